@@ -2,6 +2,7 @@
  * The golden-case contract shared by the vector store and the harness. A case ID is a stable,
  * readable query string (for example `affine/b4/g64/float16/t/M1_K4096_N11/random-normal`) that names
  * the case everywhere: in the CLI filter, in report rows and in the rerun command.
+ * `loadSuites` in ./load.ts streams these cases (and LoadFailure records) from the vector files.
  */
 import type { ErrorCode, SpecIssue } from "../spec/errors.ts";
 import type { QmmInputs, QmmParamsInput, Tensor } from "../spec/types.ts";
@@ -33,6 +34,13 @@ export interface GoldenCase {
   readonly expected: Expectation;
   /** Value pattern and shape-class tags, for coverage and filtering. */
   readonly tags: readonly string[];
+  /**
+   * True for the exact-by-construction tier (suite `exact`): every partial sum of the case, in any
+   * order and in any dtype the case involves, is representable, so a backend must return the
+   * expected y bit for bit whatever numerics variant it declares. Absent means false.
+   * NOTE: the harness must require bit equality for these cases instead of the variant's budget.
+   */
+  readonly exactTier?: boolean;
 }
 
 /** A vector file or case that could not be loaded; the run reports it and goes on with the rest. */
