@@ -1,0 +1,204 @@
+/**
+ * Error budgets: a rigorous a-priori bound on |y_backend − y_exact| per output element, derived
+ * from the numerics variant a backend declares and the case's condition data (SPEC.md §8.4, §10).
+ * Every term and the assumption behind it is explained in spec/NUMERICS.md. Nothing here is a
+ * tuned threshold: a backend that computes the way it declares can never exceed the budget.
+ */
+import type { NumericsVariant } from "../../spec/variants.ts";
+import type { FloatDType, Mode } from "../../spec/types.ts";
+import { FORMATS, gamma, maxFinite, subnormalError, ulp, unitRoundoff } from "./formats.ts";
+import type { BudgetFormat } from "./formats.ts";
+
+/** What the budget of one case depends on besides the per-element condition data. */
+export interface BudgetSetting {
+  readonly variant: NumericsVariant;
+  /** The case's output dtype T, which is also what `compute` means in the variant. */
+  readonly outDType: FloatDType;
+  readonly mode: Mode;
+  readonly transpose: boolean;
+  readonly groupSize: number;
+  /** K. */
+  readonly reductionLength: number;
+  /** G: the number of groups along the reduction. */
+  readonly groupCount: number;
+  /**
+   * An upper bound on |ŵ| over the case's finite dequantized weights, used to detect that rounding
+   * ŵ to the weight dtype may overflow. Omit it when unknown, and that check is skipped.
+   */
+  readonly weightMagnitude?: number;
+}
+
+/** How the sum is formed, as the budget models it. */
+export type AccumulationModel = "exact" | "dequantize-dot" | "factored" | "split-k";
+
+/** A budget prepared for one case; {@link elementBudget} evaluates it per element. */
+export type BudgetPlan =
+  | { readonly kind: "bit-exact"; readonly outDType: FloatDType; readonly nonFiniteClassFree: boolean }
+  | {
+      readonly kind: "bounded";
+      readonly outDType: FloatDType;
+      /** Whether a non-finite exact value accepts a non-finite result of the other class. */
+      readonly nonFiniteClassFree: boolean;
+      readonly weightRounding: NumericsVariant["weightRounding"];
+      readonly weightFormat: BudgetFormat;
+      readonly accumulation: AccumulationModel;
+      /** The number of roundings n in γ_n. */
+      readonly roundings: number;
+      /** The unit roundoff u in γ_n(u). */
+      readonly accumulationRoundoff: number;
+      /** γ_n(u). */
+      readonly gammaN: number;
+      /** The absolute subnormal term of the accumulation: a count of roundings times η. */
+      readonly accumulationSubnormal: number;
+      /** Factor (1 + (K+2)·2^−52) that covers the float64 rounding of S, D and X in the reference. */
+      readonly conditionInflation: number;
+      /** The smallest max finite value among the accumulator, partial-sum and output formats. */
+      readonly overflowLimit: number;
+      /** True when rounding ŵ to the weight format may overflow for this case. */
+      readonly weightMayOverflow: boolean;
+    };
+
+/** The per-element budget and the terms it is made of (all absolute, in float64). */
+export interface ElementBudget {
+  /** B: the bound on |y_backend − exact|. 0 for the bit-exact plan, which compares bits instead. */
+  readonly bound: number;
+  /** Δw: the error from rounding the dequantized weight. */
+  readonly weightTerm: number;
+  /** A: the error of forming and summing the products. */
+  readonly accumulationTerm: number;
+  /** ½·ulp_out of the largest magnitude the unrounded result can have: the final rounding. */
+  readonly roundingTerm: number;
+  /** 2^−53·|y_exact|: the reference stores y_exact rounded to float64. */
+  readonly storageTerm: number;
+  /** True when the computation may overflow, so that a non-finite result is accepted. */
+  readonly mayOverflow: boolean;
+}
+
+/** A budget a variant cannot be given, with the reason. */
+export interface UnmodelledVariant {
+  readonly kind: "unmodelled";
+  readonly reason: string;
+}
+
+const FLOAT64_UNIT = 2 ** -53;
+
+/**
+ * Relative slack on B that covers the rounding of the budget formula itself, evaluated in float64
+ * with round-to-nearest: fewer than 30 operations, each off by at most 2^−53 relative.
+ */
+export const EVALUATION_SLACK = 1 + 2 ** -48;
+
+/** Resolves `compute` to the case's output dtype. */
+function resolveFormat(name: string, outDType: FloatDType): BudgetFormat {
+  return (name === "compute" ? outDType : name) as BudgetFormat;
+}
+
+/** Prepares the budget of one case, or explains why the variant has no budget model. */
+export function planBudget(setting: BudgetSetting): BudgetPlan | UnmodelledVariant {
+  const { variant, outDType } = setting;
+  const K = setting.reductionLength;
+
+  if (variant.accumulator === "exact" && variant.weightRounding === "exact" && variant.splitK === undefined) {
+    return { kind: "bit-exact", outDType, nonFiniteClassFree: variant.nonFiniteClassFree };
+  }
+
+  const factored = variant.form === "factored" && setting.mode === "affine" && setting.transpose;
+  if (factored && variant.splitK !== undefined) {
+    return { kind: "unmodelled", reason: `variant ${variant.name} combines the factored form with split-K, which has no derived bound` };
+  }
+
+  const weightFormat: BudgetFormat = variant.weightRounding === "exact" ? "exact" : resolveFormat(variant.weightDType, outDType);
+  const accumulatorFormat = resolveFormat(variant.accumulator, outDType);
+  const uAcc = unitRoundoff(accumulatorFormat);
+  const etaAcc = subnormalError(accumulatorFormat);
+
+  let accumulation: AccumulationModel;
+  let roundings: number;
+  let u = uAcc;
+  let accumulationSubnormal: number;
+  let overflowLimit = Math.min(maxFinite(accumulatorFormat), FORMATS[outDType].maxFinite);
+
+  if (variant.splitK !== undefined) {
+    const parts = variant.splitK.parts;
+    const partialFormat = resolveFormat(variant.splitK.partialDType, outDType);
+    accumulation = "split-k";
+    roundings = Math.ceil(K / parts) + parts;
+    u = Math.max(uAcc, unitRoundoff(partialFormat));
+    accumulationSubnormal = (K + parts) * Math.max(etaAcc, subnormalError(partialFormat));
+    overflowLimit = Math.min(overflowLimit, maxFinite(partialFormat));
+  } else if (accumulatorFormat === "exact") {
+    accumulation = "exact";
+    roundings = 0;
+    accumulationSubnormal = 0;
+  } else if (factored) {
+    accumulation = "factored";
+    roundings = setting.groupSize + 2 * setting.groupCount;
+    accumulationSubnormal = 2 * K * etaAcc;
+  } else {
+    accumulation = "dequantize-dot";
+    roundings = K - 1 + (variant.productRounding ? 1 : 0);
+    accumulationSubnormal = variant.productRounding ? K * etaAcc : 0;
+  }
+
+  const weightMayOverflow =
+    weightFormat !== "exact" && setting.weightMagnitude !== undefined && setting.weightMagnitude > maxFinite(weightFormat);
+
+  return {
+    kind: "bounded",
+    outDType,
+    nonFiniteClassFree: variant.nonFiniteClassFree,
+    weightRounding: variant.weightRounding,
+    weightFormat,
+    accumulation,
+    roundings,
+    accumulationRoundoff: u,
+    gammaN: gamma(roundings, u),
+    accumulationSubnormal,
+    conditionInflation: 1 + (K + 2) * 2 ** -52,
+    overflowLimit,
+    weightMayOverflow,
+  };
+}
+
+/**
+ * Evaluates the budget of one output element from its exact value (float64, finite) and condition
+ * data: absSum S, dequantAbsSum D and xAbsSum X. See spec/NUMERICS.md for each term.
+ */
+export function elementBudget(
+  plan: BudgetPlan,
+  exact: number,
+  absSum: number,
+  dequantAbsSum: number,
+  xAbsSum: number,
+): ElementBudget {
+  if (plan.kind === "bit-exact") {
+    return { bound: 0, weightTerm: 0, accumulationTerm: 0, roundingTerm: 0, storageTerm: 0, mayOverflow: false };
+  }
+
+  const S = absSum * plan.conditionInflation;
+  const D = dequantAbsSum * plan.conditionInflation;
+  const X = xAbsSum * plan.conditionInflation;
+
+  let weightTerm = 0;
+  if (plan.weightRounding === "once") {
+    weightTerm = unitRoundoff(plan.weightFormat) * S + subnormalError(plan.weightFormat) * X;
+  } else if (plan.weightRounding === "twice") {
+    weightTerm = gamma(2, unitRoundoff(plan.weightFormat)) * D + 2 * subnormalError(plan.weightFormat) * X;
+  }
+  const sPrime = S + weightTerm;
+
+  const magnitude = plan.accumulation === "factored" ? D : sPrime;
+  const accumulationTerm = plan.gammaN * magnitude + plan.accumulationSubnormal;
+
+  // |exact| is y_exact rounded to float64, so |y_exact| ≤ |exact|·(1 + 2^−52).
+  const exactMagnitude = Math.abs(exact) * (1 + 2 ** -52);
+  const roundingTerm = 0.5 * ulp(plan.outDType, exactMagnitude + weightTerm + accumulationTerm);
+  const storageTerm = FLOAT64_UNIT * exactMagnitude;
+
+  const bound = (weightTerm + accumulationTerm + roundingTerm + storageTerm) * EVALUATION_SLACK;
+
+  const peak = Math.max(sPrime, plan.accumulation === "factored" ? D : 0) * (1 + plan.gammaN);
+  const mayOverflow = plan.weightMayOverflow || peak > plan.overflowLimit;
+
+  return { bound, weightTerm, accumulationTerm, roundingTerm, storageTerm, mayOverflow };
+}
