@@ -1,0 +1,201 @@
+/**
+ * One running worker process: starts it with execa, sends frames, waits for one reply at a time
+ * with a timeout, and keeps the tail of its stderr for reports (spec/PROTOCOL.md §13.1, §13.6).
+ */
+import { execa } from "execa";
+import { QmmError } from "../../spec/errors.ts";
+import { encodeFrame, FrameDecoder } from "./frame.ts";
+
+/** Bytes of stderr kept per worker process. */
+const STDERR_KEEP_BYTES = 64 * 1024;
+
+/** Lines of stderr a report shows. */
+const STDERR_TAIL_LINES = 20;
+
+/** How a worker process is started. */
+export interface WorkerCommand {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  readonly maxFrameBytes?: number;
+}
+
+/** What became of one request. */
+export type RequestOutcome =
+  | { readonly kind: "reply"; readonly value: unknown; readonly frame: number }
+  | { readonly kind: "timeout"; readonly seconds: number }
+  | { readonly kind: "exited"; readonly message: string }
+  | { readonly kind: "bad-frame"; readonly error: QmmError };
+
+function spawnWorker(command: WorkerCommand) {
+  return execa(command.command, [...command.args], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+    buffer: false,
+    reject: false,
+    encoding: "buffer",
+    env: command.env,
+    cwd: command.cwd,
+    extendEnv: true,
+    cleanup: true,
+  });
+}
+
+interface Pending {
+  resolve(outcome: RequestOutcome): void;
+  timer: NodeJS.Timeout;
+}
+
+/** A started worker process. Create it with {@link WorkerProcess.start}. */
+export class WorkerProcess {
+  readonly #subprocess: ReturnType<typeof spawnWorker>;
+  readonly #decoder: FrameDecoder;
+  readonly #maxFrameBytes: number | undefined;
+  #stderr = "";
+  #pending: Pending | undefined;
+  #exitMessage: string | undefined;
+  #streamError: QmmError | undefined;
+  #queued: { value: unknown; frame: number }[] = [];
+
+  private constructor(command: WorkerCommand) {
+    this.#maxFrameBytes = command.maxFrameBytes;
+    this.#decoder = new FrameDecoder(command.maxFrameBytes);
+    this.#subprocess = spawnWorker(command);
+
+    this.#subprocess.stdout.on("data", (chunk: Uint8Array) => this.#onStdout(chunk));
+    this.#subprocess.stdout.on("end", () => this.#onStdoutEnd());
+    this.#subprocess.stderr.on("data", (chunk: Uint8Array) => this.#onStderr(chunk));
+    // A worker that exits while a request is being written causes EPIPE here; the exit handler reports it.
+    this.#subprocess.stdin.on("error", () => undefined);
+    void this.#subprocess.then((result) => {
+      const how = result.signal !== undefined ? `was killed by ${result.signal}` : `exited with status ${String(result.exitCode)}`;
+      const spawnError = result.failed && result.exitCode === undefined && result.signal === undefined ? `: ${result.originalMessage}` : "";
+      this.#onExit(`the worker process ${how}${spawnError}`);
+    });
+  }
+
+  /** Starts the process. Spawn failures (a missing executable) surface as an `exited` outcome of the first request. */
+  static start(command: WorkerCommand): WorkerProcess {
+    return new WorkerProcess(command);
+  }
+
+  /** The process id, or undefined when the spawn failed. */
+  get pid(): number | undefined {
+    return this.#subprocess.pid;
+  }
+
+  /** Whether the process has exited or its output stream is unusable. */
+  get isDead(): boolean {
+    return this.#exitMessage !== undefined || this.#streamError !== undefined;
+  }
+
+  /** The last lines of the worker's stderr. */
+  stderrTail(): string {
+    const lines = this.#stderr.split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    return lines.slice(-STDERR_TAIL_LINES).join("\n");
+  }
+
+  /** Sends one message and waits up to `timeoutSeconds` for the next frame from the worker. */
+  request(message: unknown, timeoutSeconds: number): Promise<RequestOutcome> {
+    if (this.#pending !== undefined) throw new Error("a request is already in flight; the protocol allows one at a time");
+
+    const frame = encodeFrame(message, this.#maxFrameBytes);
+    const outcome = new Promise<RequestOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#settle({ kind: "timeout", seconds: timeoutSeconds });
+      }, timeoutSeconds * 1000);
+      this.#pending = { resolve, timer };
+    });
+
+    const early = this.#earlyOutcome();
+    if (early !== undefined) {
+      this.#settle(early);
+      return outcome;
+    }
+
+    this.#subprocess.stdin.write(frame);
+    return outcome;
+  }
+
+  /** Sends a message that has no reply (shutdown). */
+  send(message: unknown): void {
+    if (this.isDead) return;
+    this.#subprocess.stdin.write(encodeFrame(message, this.#maxFrameBytes));
+  }
+
+  /** Kills the process at once (SIGKILL) and waits for it to exit. */
+  async kill(): Promise<void> {
+    this.#subprocess.kill("SIGKILL");
+    await this.#subprocess;
+  }
+
+  /** Asks the process to shut down and kills it after `graceSeconds`. */
+  async shutdown(graceSeconds = 2): Promise<void> {
+    this.send({ type: "shutdown" });
+    this.#subprocess.stdin.end();
+
+    const timer = setTimeout(() => this.#subprocess.kill("SIGKILL"), graceSeconds * 1000);
+    await this.#subprocess;
+    clearTimeout(timer);
+  }
+
+  #earlyOutcome(): RequestOutcome | undefined {
+    const queued = this.#queued.shift();
+    if (queued !== undefined) return { kind: "reply", value: queued.value, frame: queued.frame };
+    if (this.#streamError !== undefined) return { kind: "bad-frame", error: this.#streamError };
+    if (this.#exitMessage !== undefined) return { kind: "exited", message: this.#exitMessage };
+    return undefined;
+  }
+
+  #settle(outcome: RequestOutcome): void {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+
+    this.#pending = undefined;
+    clearTimeout(pending.timer);
+    pending.resolve(outcome);
+  }
+
+  #onStdout(chunk: Uint8Array): void {
+    if (this.#streamError !== undefined) return;
+
+    const firstFrame = this.#decoder.nextFrameNumber;
+    let values: unknown[];
+    try {
+      values = this.#decoder.push(chunk);
+    } catch (error) {
+      if (!(error instanceof QmmError)) throw error;
+      this.#streamError = error;
+      this.#settle({ kind: "bad-frame", error: this.#streamError });
+      return;
+    }
+
+    values.forEach((value, index) => {
+      const frame = firstFrame + index;
+      if (this.#pending !== undefined) this.#settle({ kind: "reply", value, frame });
+      else this.#queued.push({ value, frame });
+    });
+  }
+
+  #onStdoutEnd(): void {
+    try {
+      this.#decoder.end();
+    } catch (error) {
+      if (error instanceof QmmError && this.#streamError === undefined) this.#streamError = error;
+    }
+  }
+
+  #onStderr(chunk: Uint8Array): void {
+    this.#stderr += Buffer.from(chunk).toString("utf8");
+    if (this.#stderr.length > STDERR_KEEP_BYTES) this.#stderr = this.#stderr.slice(-STDERR_KEEP_BYTES);
+  }
+
+  #onExit(message: string): void {
+    this.#onStdoutEnd();
+    this.#exitMessage = this.#streamError !== undefined ? `${message}; ${this.#streamError.message}` : message;
+    this.#settle({ kind: "exited", message: this.#exitMessage });
+  }
+}

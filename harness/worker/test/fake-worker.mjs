@@ -1,0 +1,98 @@
+// A scripted fake worker for the harness's protocol error-path tests. The case ID picks the
+// misbehaviour, so one process can answer well, then hang, crash or send a bad frame.
+//   node fake-worker.mjs [--protocol N] [--silent-hello] [--exit-on-start]
+// Case IDs: ok/..., error/..., hang/..., exit-mid-reply/..., oversized/..., garbage/..., bad-schema/...,
+// wrong-id/..., truncated-then-exit/..., noisy/...
+import { decode, encode } from "@msgpack/msgpack";
+
+const args = process.argv.slice(2);
+const protocol = args.includes("--protocol") ? Number(args[args.indexOf("--protocol") + 1]) : 1;
+
+if (args.includes("--exit-on-start")) {
+  process.stderr.write("fake worker: failing on start as asked\n");
+  process.exit(7);
+}
+
+function frame(message) {
+  const body = encode(message);
+  const header = Buffer.alloc(4);
+  header.writeUInt32LE(body.byteLength, 0);
+  return Buffer.concat([header, Buffer.from(body)]);
+}
+
+function send(message) {
+  process.stdout.write(frame(message));
+}
+
+function reply(request) {
+  const kind = String(request.caseId).split("/")[0];
+  const y = { dtype: "float32", shape: [1], data: new Uint8Array(new Float32Array([42]).buffer) };
+  process.stderr.write(`fake worker: case ${request.caseId}\n`);
+
+  switch (kind) {
+    case "ok":
+      return send({ type: "result", id: request.id, y });
+    case "noisy":
+      for (let line = 0; line < 100; line++) process.stderr.write(`noise line ${line}\n`);
+      return send({ type: "result", id: request.id, y });
+    case "error":
+      return send({ type: "error", id: request.id, code: "E_K_MISMATCH", message: "fake: K differs" });
+    case "hang":
+      return;
+    case "exit-mid-reply": {
+      const bytes = frame({ type: "result", id: request.id, y });
+      process.stdout.write(bytes.subarray(0, 10), () => process.exit(3));
+      return;
+    }
+    case "oversized": {
+      const header = Buffer.alloc(4);
+      header.writeUInt32LE(0xfffffff0, 0);
+      return process.stdout.write(header);
+    }
+    case "garbage": {
+      const header = Buffer.alloc(4);
+      header.writeUInt32LE(3, 0);
+      return process.stdout.write(Buffer.concat([header, Buffer.from([0xc1, 0xc1, 0xc1])]));
+    }
+    case "bad-schema":
+      return send({ type: "result", id: request.id, y: { dtype: "float32", shape: "one", data: 5 } });
+    case "wrong-length":
+      return send({ type: "result", id: request.id, y: { dtype: "float32", shape: [3], data: new Uint8Array(5) } });
+    case "wrong-id":
+      return send({ type: "result", id: request.id + 1000, y });
+    case "unknown-type":
+      return send({ type: "surprise", id: request.id });
+    default:
+      return send({ type: "error", id: request.id, code: "E_UNSUPPORTED", message: `fake: no behaviour '${kind}'` });
+  }
+}
+
+let buffered = Buffer.alloc(0);
+process.stdin.on("data", (chunk) => {
+  buffered = Buffer.concat([buffered, chunk]);
+  while (buffered.length >= 4) {
+    const length = buffered.readUInt32LE(0);
+    if (buffered.length < 4 + length) return;
+    const message = decode(buffered.subarray(4, 4 + length));
+    buffered = buffered.subarray(4 + length);
+    handle(message);
+  }
+});
+process.stdin.on("end", () => process.exit(0));
+
+function handle(message) {
+  if (message.type === "hello") {
+    if (args.includes("--silent-hello")) return;
+    return send({
+      type: "hello",
+      protocol,
+      name: "fake",
+      version: "0.0.1",
+      capabilities: { modes: ["affine"], dtypes: ["float32"], transpose: [true], batchedWeights: false, reportsErrors: true },
+      variant: "exact",
+    });
+  }
+  if (message.type === "shutdown") process.exit(0);
+  if (message.type === "run") return reply(message);
+  send({ type: "error", id: message.id ?? null, code: "E_UNSUPPORTED", message: `fake: unknown type ${message.type}` });
+}

@@ -1,0 +1,197 @@
+/**
+ * Error paths of the worker backend, driven by a scripted fake worker: each misbehaviour is
+ * reported with its code or outcome, and the next case still runs.
+ */
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import type { BackendCall, CallOutcome } from "../../backend.ts";
+import { createWorkerBackend } from "../index.ts";
+import type { WorkerBackend } from "../index.ts";
+
+const FAKE = fileURLToPath(new URL("./fake-worker.mjs", import.meta.url));
+const backends: WorkerBackend[] = [];
+
+function fake(extraArgs: string[] = [], timeoutSeconds = 5, maxFrameBytes?: number): WorkerBackend {
+  const backend = createWorkerBackend(process.execPath, [FAKE, ...extraArgs], { timeoutSeconds, name: "fake", maxFrameBytes });
+  backends.push(backend);
+  return backend;
+}
+
+function call(caseId: string): BackendCall {
+  const tensor = { dtype: "float32" as const, shape: [1, 1], data: new Float32Array([1]) };
+  return { caseId, params: { mode: "affine" }, inputs: { x: tensor, w: tensor, scales: tensor, biases: tensor } };
+}
+
+function expectOk(outcome: CallOutcome): void {
+  expect(outcome.kind).toBe("ok");
+  if (outcome.kind === "ok") expect(Array.from(outcome.y.data)).toEqual([42]);
+}
+
+afterEach(async () => {
+  for (const backend of backends.splice(0)) await backend.close?.();
+});
+
+describe("worker backend handshake", () => {
+  it("reports the worker's declaration", async () => {
+    const probe = await fake().probe();
+
+    expect(probe.kind).toBe("available");
+    if (probe.kind !== "available") return;
+    expect(probe.version).toBe("0.0.1");
+    expect(probe.variant.name).toBe("exact");
+    expect(probe.capabilities.modes).toEqual(["affine"]);
+  });
+
+  it("rejects a wrong protocol version", async () => {
+    const probe = await fake(["--protocol", "2"]).probe();
+
+    expect(probe.kind).toBe("unavailable");
+    if (probe.kind === "unavailable") {
+      expect(probe.reason).toContain("E_PROTOCOL_VERSION");
+      expect(probe.reason).toContain("2");
+    }
+  });
+
+  it("reports a worker that exits on start", async () => {
+    const probe = await fake(["--exit-on-start"]).probe();
+
+    expect(probe.kind).toBe("unavailable");
+    if (probe.kind === "unavailable") {
+      expect(probe.reason).toContain("status 7");
+      expect(probe.reason).toContain("failing on start");
+    }
+  });
+
+  it("times out a silent handshake", async () => {
+    const probe = await fake(["--silent-hello"], 0.5).probe();
+
+    expect(probe.kind).toBe("unavailable");
+    if (probe.kind === "unavailable") expect(probe.reason).toContain("no handshake within 0.5 s");
+  });
+
+  it("reports a missing executable", async () => {
+    const backend = createWorkerBackend("/nonexistent/worker-binary", [], { timeoutSeconds: 5 });
+    backends.push(backend);
+    const probe = await backend.probe();
+
+    expect(probe.kind).toBe("unavailable");
+    if (probe.kind === "unavailable") expect(probe.reason).toContain("ENOENT");
+  });
+});
+
+describe("worker backend cases", () => {
+  it("keeps one process across cases", async () => {
+    const backend = fake();
+    const first = await backend.run([call("ok/1")]);
+    const pid = backend.pid;
+    const second = await backend.run([call("ok/2"), call("ok/3")]);
+
+    expectOk(first[0]);
+    second.forEach(expectOk);
+    expect(backend.pid).toBe(pid);
+  });
+
+  it("passes a worker error through", async () => {
+    const [outcome] = await fake().run([call("error/1")]);
+
+    expect(outcome).toEqual({ kind: "error", code: "E_K_MISMATCH", message: "fake: K differs" });
+  });
+
+  it("times out a hung case and goes on", async () => {
+    const backend = fake([], 0.5);
+    const outcomes = await backend.run([call("ok/before"), call("hang/1"), call("ok/after")]);
+
+    expectOk(outcomes[0]);
+    expect(outcomes[1].kind).toBe("timeout");
+    if (outcomes[1].kind === "timeout") {
+      expect(outcomes[1].seconds).toBe(0.5);
+      expect(outcomes[1].stderrTail).toContain("case hang/1");
+    }
+    expectOk(outcomes[2]);
+  });
+
+  it("restarts after an exit mid-reply", async () => {
+    const backend = fake();
+    await backend.run([call("ok/0")]);
+    const firstPid = backend.pid;
+    const outcomes = await backend.run([call("exit-mid-reply/1"), call("ok/after")]);
+
+    expect(outcomes[0].kind).toBe("crashed");
+    if (outcomes[0].kind === "crashed") {
+      expect(outcomes[0].message).toContain("status 3");
+      expect(outcomes[0].message).toContain("truncated frame");
+      expect(outcomes[0].stderrTail).toContain("case exit-mid-reply/1");
+    }
+    expectOk(outcomes[1]);
+    expect(backend.pid).not.toBe(firstPid);
+  });
+
+  it("rejects an oversized frame without allocating it", async () => {
+    const outcomes = await fake([], 5, 1 << 20).run([call("oversized/1"), call("ok/after")]);
+
+    expect(outcomes[0].kind).toBe("crashed");
+    if (outcomes[0].kind === "crashed") {
+      expect(outcomes[0].message).toContain("E_FRAME");
+      expect(outcomes[0].message).toContain(`declaredLength=${0xfffffff0}`);
+      expect(outcomes[0].message).toContain(`limit=${1 << 20}`);
+    }
+    expectOk(outcomes[1]);
+  });
+
+  it("rejects an undecodable body", async () => {
+    const outcomes = await fake().run([call("garbage/1"), call("ok/after")]);
+
+    expect(outcomes[0].kind).toBe("crashed");
+    if (outcomes[0].kind === "crashed") expect(outcomes[0].message).toContain("not one MessagePack value");
+    expectOk(outcomes[1]);
+  });
+
+  it("names the frame and field of a bad reply", async () => {
+    const outcomes = await fake().run([call("ok/1"), call("bad-schema/2"), call("ok/after")]);
+
+    expect(outcomes[1].kind).toBe("crashed");
+    if (outcomes[1].kind === "crashed") {
+      expect(outcomes[1].message).toContain("E_FRAME");
+      expect(outcomes[1].message).toContain("frame=3");
+      expect(outcomes[1].message).toContain("y.shape");
+    }
+    expectOk(outcomes[2]);
+  });
+
+  it("rejects a reply with another id", async () => {
+    const outcomes = await fake().run([call("wrong-id/1"), call("ok/after")]);
+
+    expect(outcomes[0].kind).toBe("crashed");
+    if (outcomes[0].kind === "crashed") expect(outcomes[0].message).toContain("id does not match");
+    expectOk(outcomes[1]);
+  });
+
+  it("rejects an unknown reply type", async () => {
+    const outcomes = await fake().run([call("unknown-type/1"), call("ok/after")]);
+
+    expect(outcomes[0].kind).toBe("crashed");
+    if (outcomes[0].kind === "crashed") expect(outcomes[0].message).toContain("E_FRAME");
+    expectOk(outcomes[1]);
+  });
+
+  it("reports a data length that contradicts the shape", async () => {
+    const [outcome] = await fake().run([call("wrong-length/1")]);
+
+    expect(outcome.kind).toBe("error");
+    if (outcome.kind === "error") {
+      expect(outcome.code).toBe("E_DATA_LENGTH");
+      expect(outcome.message).toContain("expectedBytes=12");
+    }
+  });
+
+  it("keeps only the stderr tail", async () => {
+    const backend = fake([], 0.5);
+    const outcomes = await backend.run([call("noisy/1"), call("hang/2")]);
+
+    expect(outcomes[1].kind).toBe("timeout");
+    if (outcomes[1].kind !== "timeout") return;
+    const lines = outcomes[1].stderrTail.split("\n");
+    expect(lines).toHaveLength(20);
+    expect(lines.at(-1)).toBe("fake worker: case hang/2");
+  });
+});
