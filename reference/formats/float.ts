@@ -155,12 +155,13 @@ export function roundSumToDType(hi: number, lo: number, dtype: FloatDType): numb
   const offset = hi - rounded;
   if (offset === 0) return rounded;
 
-  const other = rounded + 2 * offset;
-  const isTie = Math.abs(offset) === Math.abs(other - hi);
+  // hi is a tie exactly when it sits half a grid spacing away from its rounded value. The spacing
+  // at |hi| is the gap between the two neighbours, also when the upper one is a power of two.
+  const isTie = 2 * Math.abs(offset) === ulpOf(hi, dtype);
   if (!isTie) return rounded;
 
   const loPointsToOther = offset > 0 ? lo > 0 : lo < 0;
-  return loPointsToOther ? roundToDType(other, dtype) : rounded;
+  return loPointsToOther ? rounded + 2 * offset : rounded;
 }
 
 /**
