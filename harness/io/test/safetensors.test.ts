@@ -217,7 +217,7 @@ describe("readSafetensors on malformed files", () => {
   });
 });
 
-/** A file with the given header text and no data bytes. */
+/** Builds a file with the given header text and no data bytes. */
 function rawFile(header: string): Buffer {
   const text = Buffer.from(header, "utf8");
   const bytes = Buffer.alloc(8 + text.length);
