@@ -43,6 +43,9 @@ export const ERROR_CODES = {
   E_PROTOCOL_VERSION: { section: "§13.3", title: "a worker speaks an unsupported protocol version" },
   E_UNSUPPORTED: { section: "§13.4", title: "a backend does not support this case" },
   E_BACKEND_INTERNAL: { section: "§13.4", title: "a backend failed for a reason of its own" },
+  E_QUANTIZE_DTYPE: { section: "§12", title: "the matrix to quantize is not float32, float16 or bfloat16" },
+  E_QUANTIZE_SHAPE: { section: "§12", title: "the last dimension of the matrix to quantize is not a multiple of group_size" },
+  E_QUANTIZE_NONFINITE: { section: "§12", title: "the matrix to quantize contains NaN or infinity in a mode where MLX's result is undefined" },
 } as const satisfies Record<string, ErrorCodeRule>;
 
 /** A stable error code. */
