@@ -25,7 +25,7 @@ if (scratchWords[1] !== 0x3ff00000) {
   throw new Error("The exact accumulator reads float64 words in little-endian order; this platform is big-endian.");
 }
 
-/** Which non-finite values reached {@link ExactAccumulator.add}. */
+/** Record of the non-finite values passed to {@link ExactAccumulator.add}. */
 export interface NonFiniteSeen {
   nan: boolean;
   positiveInfinity: boolean;
@@ -37,11 +37,16 @@ export class ExactAccumulator {
   private readonly limbs = new Float64Array(LIMB_COUNT);
   private readonly work = new Float64Array(LIMB_COUNT);
   private addsSinceCarry = 0;
+  /** The range of limbs any add has touched since the last reset; every limb outside it is zero. */
+  private lowest = LIMB_COUNT;
+  private highest = -1;
   private readonly nonFinite: NonFiniteSeen = { nan: false, positiveInfinity: false, negativeInfinity: false };
 
   /** Clears the sum. */
   reset(): void {
-    this.limbs.fill(0);
+    if (this.highest >= 0) this.limbs.fill(0, this.lowest, this.highest + 1);
+    this.lowest = LIMB_COUNT;
+    this.highest = -1;
     this.addsSinceCarry = 0;
     this.nonFinite.nan = false;
     this.nonFinite.positiveInfinity = false;
@@ -83,6 +88,9 @@ export class ExactAccumulator {
       part2 = mantissaHigh >>> (32 - shift);
     }
 
+    if (index < this.lowest) this.lowest = index;
+    if (index + 2 > this.highest) this.highest = index + 2;
+
     const limbs = this.limbs;
     if (high >>> 31) {
       limbs[index] -= part0;
@@ -95,7 +103,7 @@ export class ExactAccumulator {
     }
 
     if (++this.addsSinceCarry === ADDS_BETWEEN_CARRIES) {
-      propagateCarries(limbs);
+      propagateCarries(limbs, this.lowest, this.highest);
       this.addsSinceCarry = 0;
     }
   }
@@ -124,81 +132,102 @@ export class ExactAccumulator {
    * callers combine them through {@link ExactAccumulator.nonFiniteSeen}.
    */
   round(format: BinaryFormat = BINARY_FORMATS.float64): number {
-    propagateCarries(this.limbs);
+    const { lowest, highest } = this;
+    if (highest < 0) return 0;
+
+    propagateCarries(this.limbs, lowest, highest);
     this.addsSinceCarry = 0;
 
     const magnitude = this.work;
-    magnitude.set(this.limbs);
-    const negative = magnitude[LIMB_COUNT - 1] < 0;
+    for (let j = lowest; j <= highest; j++) magnitude[j] = this.limbs[j];
+    const negative = magnitude[highest] < 0;
     if (negative) {
-      for (let j = 0; j < LIMB_COUNT; j++) magnitude[j] = -magnitude[j];
-      propagateCarries(magnitude);
+      for (let j = lowest; j <= highest; j++) magnitude[j] = -magnitude[j];
+      propagateCarries(magnitude, lowest, highest);
     }
 
-    let top = LIMB_COUNT - 1;
-    while (top >= 0 && magnitude[top] === 0) top--;
-    if (top < 0) return 0;
+    let top = highest;
+    while (top >= lowest && magnitude[top] === 0) top--;
+    if (top < lowest) return 0;
 
-    const bottom = Math.max(top - 2, 0);
-    let significand = 0n;
-    for (let j = top; j >= bottom; j--) significand = (significand << 32n) | BigInt(magnitude[j]);
-    let sticky = false;
-    for (let j = 0; j < bottom; j++) {
-      if (magnitude[j] !== 0) {
-        sticky = true;
-        break;
-      }
-    }
-
-    const rounded = roundScaledInteger(significand, 32 * bottom - 1074, sticky, format);
+    const rounded = roundMagnitude(magnitude, lowest, top, format);
     return negative ? -rounded : rounded;
   }
 }
 
-/** Carries every limb but the top one into [0, 2^32); the top limb keeps the sign. */
-function propagateCarries(limbs: Float64Array): void {
+/**
+ * Carries limbs lowest..highest−1 into [0, 2^32); limb `highest` takes the last carry and keeps the
+ * sign. Limbs above `highest` are zero, so the value is unchanged.
+ */
+function propagateCarries(limbs: Float64Array, lowest: number, highest: number): void {
   let carry = 0;
-  for (let j = 0; j < LIMB_COUNT - 1; j++) {
+  for (let j = lowest; j < highest; j++) {
     const value = limbs[j] + carry;
     carry = Math.floor(value / LIMB_BASE);
     limbs[j] = value - carry * LIMB_BASE;
   }
-  limbs[LIMB_COUNT - 1] += carry;
+  limbs[highest] += carry;
 }
 
 /**
- * Rounds the positive value (significand + a sticky fraction below it) · 2^lsbExponent to `format`,
- * round-to-nearest-even. `sticky` says that nonzero bits exist below the significand's lowest bit.
+ * Rounds the positive fixed-point integer in carried `limbs` (nonzero limbs within lowest..top) to `format`,
+ * round-to-nearest-even. The leading 64 bits are gathered into two words `high:low`; every bit
+ * below them only matters as a sticky bit.
  */
-export function roundScaledInteger(significand: bigint, lsbExponent: number, sticky: boolean, format: BinaryFormat): number {
-  const leadExponent = lsbExponent + bitLength(significand) - 1;
-  const quantumExponent = Math.max(leadExponent, format.minExponent) - (format.precision - 1);
-  const shift = quantumExponent - lsbExponent;
+function roundMagnitude(limbs: Float64Array, lowest: number, top: number, format: BinaryFormat): number {
+  const a = limbs[top];
+  const b = top - 1 >= lowest ? limbs[top - 1] : 0;
+  const c = top - 2 >= lowest ? limbs[top - 2] : 0;
+  const zeros = Math.clz32(a);
 
-  let units: bigint;
-  if (shift <= 0) {
-    // Every bit lies at or above the quantum; the caller guarantees no sticky bits in this case.
-    units = significand << BigInt(-shift);
+  let high: number;
+  let low: number;
+  let sticky: boolean;
+  if (zeros === 0) {
+    high = a;
+    low = b;
+    sticky = c !== 0;
   } else {
-    const bigShift = BigInt(shift);
-    units = significand >> bigShift;
-    const remainder = significand & ((1n << bigShift) - 1n);
-    const half = 1n << (bigShift - 1n);
-    const roundUp = remainder > half || (remainder === half && (sticky || (units & 1n) === 1n));
-    if (roundUp) units += 1n;
+    high = ((a << zeros) | (b >>> (32 - zeros))) >>> 0;
+    low = ((b << zeros) | (c >>> (32 - zeros))) >>> 0;
+    sticky = ((c << zeros) | 0) !== 0;
+  }
+  for (let j = top - 3; j >= lowest && !sticky; j--) sticky = limbs[j] !== 0;
+
+  const leadExponent = 32 * top - 1074 + (31 - zeros);
+  const precision = format.precision - Math.max(0, format.minExponent - leadExponent);
+  if (precision < 0) return 0;
+
+  let kept: number;
+  let roundBit: number;
+  let rest: boolean;
+  if (precision === 0) {
+    kept = 0;
+    roundBit = high >>> 31;
+    rest = (high & 0x7fffffff) !== 0 || low !== 0 || sticky;
+  } else if (precision <= 31) {
+    kept = high >>> (32 - precision);
+    roundBit = (high >>> (31 - precision)) & 1;
+    rest = (high & ((1 << (31 - precision)) - 1)) !== 0 || low !== 0 || sticky;
+  } else if (precision === 32) {
+    kept = high;
+    roundBit = low >>> 31;
+    rest = (low & 0x7fffffff) !== 0 || sticky;
+  } else {
+    kept = high * pow2(precision - 32) + (low >>> (64 - precision));
+    roundBit = (low >>> (63 - precision)) & 1;
+    rest = (low & ((1 << (63 - precision)) - 1)) !== 0 || sticky;
   }
 
-  const result = Number(units) * pow2(quantumExponent);
-  return result > maxFinite(format) ? Infinity : result;
-}
+  if (roundBit === 1 && (rest || kept % 2 === 1)) kept += 1;
 
-function bitLength(value: bigint): number {
-  return value.toString(2).length;
+  const result = kept * pow2(leadExponent - precision + 1);
+  return result > maxFinite(format) ? Infinity : result;
 }
 
 const maxFiniteCache = new Map<BinaryFormat, number>();
 
-/** The largest finite value of `format`. */
+/** Returns the largest finite value of `format`. */
 export function maxFinite(format: BinaryFormat): number {
   let value = maxFiniteCache.get(format);
   if (value === undefined) {

@@ -1,5 +1,5 @@
 /**
- * The exact kernel for transpose=true: w holds W (N × K) quantized along K, so each output element
+ * The exact kernel for transpose=true: w contains W (N × K) quantized along K, so each output element
  * is Σ over groups of one scale (and bias) times a group dot product.
  *
  * Affine: Σ_g [s_g·Σ_k x_k·q_k + β_g·Σ_k x_k]. fp modes: Σ_g scale_g·Σ_k x_k·v_k. Where a group's
@@ -12,7 +12,7 @@ import type { OutputBuffers } from "./output.ts";
 import { TermClasses } from "./non-finite.ts";
 import type { RowGroups } from "./row-groups.ts";
 
-/** Where one output row's inputs and outputs live. */
+/** Location of one output row's inputs and outputs. */
 export interface TransposedRow {
   readonly xOffset: number;
   readonly codes: Uint8Array;

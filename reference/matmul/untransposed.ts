@@ -1,5 +1,5 @@
 /**
- * The exact kernel for transpose=false: w holds W (K × N) quantized along N, so groups run across
+ * The exact kernel for transpose=false: w contains W (K × N) quantized along N, so groups run across
  * the output columns and no factoring along the reduction is possible. Each term's exact float64
  * parts go into the accumulator one by one: x_k·q_k·s exactly as a two-part product plus x_k·β
  * (affine), or x_k·v_k·scale as a single exact float64 (fp modes).
@@ -13,7 +13,7 @@ import type { Operands } from "./operands.ts";
 import type { OutputBuffers } from "./output.ts";
 import { TermClasses } from "./non-finite.ts";
 
-/** Where one output row's inputs and outputs live. */
+/** Location of one output row's inputs and outputs. */
 export interface UntransposedRow {
   readonly xOffset: number;
   readonly codes: Uint8Array;
