@@ -1,0 +1,75 @@
+/**
+ * Renders a case failure as plain text: the located diff table, the failure pattern and the
+ * rerun line. The console, JUnit, HTML and vitest reports all show this text.
+ */
+import type { CaseFailure, ElementRow } from "../run/records.ts";
+
+/** Formats a float64 value for a diff table (up to 12 significant digits). */
+export function formatNumber(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+inf";
+  if (value === -Infinity) return "-inf";
+  if (value === 0) return Object.is(value, -0) ? "-0" : "0";
+  return String(Number(value.toPrecision(12)));
+}
+
+function formatRatio(value: number): string {
+  if (!Number.isFinite(value)) return formatNumber(value);
+  return value.toPrecision(4);
+}
+
+const HEADER = ["", "position", "got", "exact", "expected y", "budget", "error (ulp)", "error/budget", "verdict"];
+
+function tableRows(rows: readonly ElementRow[], marked: number): string[][] {
+  return rows.map((row) => [
+    row.index === marked ? ">" : "",
+    `[${row.position.join(", ")}]`,
+    formatNumber(row.got),
+    formatNumber(row.exact),
+    formatNumber(row.expected),
+    formatNumber(row.bound),
+    Number.isNaN(row.errorUlps) ? "-" : formatRatio(row.errorUlps),
+    formatRatio(row.ratio),
+    row.failure ?? (row.mayOverflow ? "ok (may overflow)" : "ok"),
+  ]);
+}
+
+/** Renders rows as an aligned text table with a header. */
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[], indent = "  "): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: readonly string[]) => indent + cells.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+/** Renders the located diff of a failure, without the case heading. */
+export function renderFailure(failure: CaseFailure): string {
+  switch (failure.kind) {
+    case "values": {
+      const worst = failure.window.reduce((best, row) => (row.ratio > best.ratio ? row : best), failure.window[0]);
+      const lines = [
+        `${failure.failedCount} of ${failure.elementCount} output elements are outside the budget of variant ${failure.variant} (output shape [${failure.outShape.join(", ")}]).`,
+        `Worst element ${worst ? `[${worst.position.join(", ")}]` : "-"} and its neighbours along the last axis:`,
+        renderTable(HEADER, tableRows(failure.window, worst?.index ?? -1)),
+      ];
+      if (failure.failedCount > 1) {
+        lines.push(`First failed elements:`, renderTable(HEADER, tableRows(failure.firstFailures, -1)));
+      }
+      if (failure.pattern !== null) lines.push(`Pattern: ${failure.pattern.name}: ${failure.pattern.description}.`);
+      return lines.join("\n");
+    }
+    case "mismatch":
+      return `The output ${failure.what} is ${failure.actual}, expected ${failure.expected} (SPEC.md §6.3 and §7.3 define the output shape and dtype).`;
+    case "wrong-error":
+      return `The backend reported error ${failure.actual}, expected ${failure.expected} (SPEC.md §9.1 fixes the order of the checks). Its message: ${failure.message}`;
+    case "unexpected-error":
+      return `The backend reported error ${failure.actual} for a valid call. Its message: ${failure.message}`;
+    case "missing-error":
+      return `The backend returned a value for an invalid call, expected error ${failure.expected}.`;
+    case "crashed":
+      return `The backend crashed: ${failure.message}${failure.stderrTail ? `\nLast lines of its stderr:\n${failure.stderrTail}` : ""}`;
+    case "timeout":
+      return `The backend timed out after ${failure.seconds} s.${failure.stderrTail ? `\nLast lines of its stderr:\n${failure.stderrTail}` : ""}`;
+    case "unmodelled-variant":
+      return `No error budget exists for the declared variant: ${failure.reason}. Declare a registered variant (spec/variants.ts).`;
+  }
+}

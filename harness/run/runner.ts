@@ -1,0 +1,237 @@
+/**
+ * The conformance runner: probes backends, streams golden cases from a source, runs them in
+ * batches on every available backend, judges each outcome and applies each backend's list of
+ * known divergences. A crashing, hanging or broken backend is isolated: its cases are recorded as
+ * crashed or timed out and the run goes on.
+ */
+import type { Backend, BackendCall, BackendProbe, CallOutcome } from "../backend.ts";
+import type { GoldenCase, LoadFailure } from "../../vectors/case.ts";
+import { rerunCommand } from "../diagnose/rerun.ts";
+import { evaluateOutcome, unsupportedReason } from "./evaluate.ts";
+import { SILENT_PROGRESS } from "./progress.ts";
+import type { ProgressSink } from "./progress.ts";
+import { isFailingStatus } from "./records.ts";
+import type { BackendRecord, CaseRecord, LoadFailureRecord, RunReport, SummaryRow } from "./records.ts";
+import { compilePattern, inShard } from "./select.ts";
+import type { CasePattern, Shard } from "./select.ts";
+import { summarize } from "./summary.ts";
+
+/** A case a backend is known to fail, with the reason. */
+export interface KnownDivergence {
+  /** A case-ID glob or `/regex/` (see compilePattern). */
+  readonly pattern: string;
+  readonly reason: string;
+}
+
+/** Options of a run. */
+export interface RunOptions {
+  /** Case-ID glob or `/regex/`; cases that do not match are skipped. */
+  readonly filter?: string;
+  readonly shard?: Shard;
+  /** Suites to run; empty or missing means every suite of the source. */
+  readonly suites?: readonly string[];
+  /** Cases sent to a backend in one `run` call. Default 32. */
+  readonly batchSize?: number;
+  /** The longest one call may take, in seconds; a batch gets this times its size. Default 120. */
+  readonly timeoutSeconds?: number;
+  /** Known divergences per backend name. */
+  readonly knownDivergences?: Readonly<Record<string, readonly KnownDivergence[]>>;
+  /** Backends whose unavailability fails the run. */
+  readonly required?: readonly string[];
+  /** The vector folder, when it is not the default, for the rerun lines. */
+  readonly vectorsDir?: string;
+  /** The number of cases the source will yield, if known, for the progress bar. */
+  readonly expectedCases?: number;
+  readonly progress?: ProgressSink;
+  /** Called with each record as soon as it exists. */
+  readonly onRecord?: (record: CaseRecord) => void;
+}
+
+const DEFAULT_BATCH_SIZE = 32;
+const DEFAULT_TIMEOUT_SECONDS = 120;
+
+interface ActiveBackend {
+  readonly backend: Backend;
+  readonly probe: Extract<BackendProbe, { kind: "available" }>;
+  readonly known: readonly { pattern: CasePattern; reason: string }[];
+}
+
+/** Probes a backend; a probe that throws or rejects counts as unavailable with its error. */
+export async function probeBackend(backend: Backend): Promise<BackendProbe> {
+  try {
+    return await backend.probe();
+  } catch (error) {
+    return { kind: "unavailable", reason: `probe failed: ${errorText(error)}` };
+  }
+}
+
+/** Runs the cases of `source` on `backends` and returns the full report. */
+export async function runConformance(
+  backends: readonly Backend[],
+  source: AsyncIterable<GoldenCase | LoadFailure>,
+  options: RunOptions = {},
+): Promise<RunReport> {
+  const startedAt = new Date();
+  const progress = options.progress ?? SILENT_PROGRESS;
+  const required = new Set(options.required ?? []);
+  const filter = options.filter === undefined ? null : compilePattern(options.filter);
+  const suites = new Set(options.suites ?? []);
+  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
+
+  const backendRecords: BackendRecord[] = [];
+  const active: ActiveBackend[] = [];
+  for (const backend of backends) {
+    const probe = await probeBackend(backend);
+    const known = (options.knownDivergences?.[backend.name] ?? []).map((entry) => ({ pattern: compilePattern(entry.pattern), reason: entry.reason }));
+    if (probe.kind === "available") {
+      active.push({ backend, probe, known });
+      backendRecords.push({
+        name: backend.name,
+        status: "available",
+        version: probe.version,
+        variant: probe.variant.name,
+        ...(probe.details === undefined ? {} : { details: { ...probe.details } }),
+        knownDivergences: known.length,
+      });
+    } else {
+      backendRecords.push({ name: backend.name, status: "unavailable", reason: probe.reason, ...(probe.fix === undefined ? {} : { fix: probe.fix }), required: required.has(backend.name) });
+    }
+  }
+
+  const records: CaseRecord[] = [];
+  const loadFailures: LoadFailureRecord[] = [];
+  let done = 0;
+  let failed = 0;
+  const record = (entry: CaseRecord) => {
+    records.push(entry);
+    if (isFailingStatus(entry.status)) failed++;
+    options.onRecord?.(entry);
+  };
+
+  const flush = async (batch: GoldenCase[]) => {
+    for (const entry of active) {
+      for (const result of await runBatch(entry, batch, options)) record(result);
+    }
+    done += batch.length;
+    progress.update({ done, failed, ...(options.expectedCases === undefined ? {} : { total: options.expectedCases }) });
+  };
+
+  let batch: GoldenCase[] = [];
+  for await (const item of source) {
+    if ("kind" in item && item.kind === "load-failure") {
+      loadFailures.push({ file: item.file, ...(item.caseId === undefined ? {} : { caseId: item.caseId }), code: item.issue.code, section: item.issue.section, message: item.issue.message });
+      continue;
+    }
+
+    const golden = item as GoldenCase;
+    if (suites.size > 0 && !suites.has(golden.suite)) continue;
+    if (filter !== null && !filter.matches(golden.id)) continue;
+    if (options.shard !== undefined && !inShard(golden.id, options.shard)) continue;
+
+    batch.push(golden);
+    if (batch.length >= batchSize) {
+      await flush(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await flush(batch);
+
+  const seconds = (Date.now() - startedAt.getTime()) / 1000;
+  progress.finish({ done, failed }, seconds);
+
+  const summary: SummaryRow[] = summarize(records);
+  const missingRequired = backendRecords.some((entry) => entry.status === "unavailable" && entry.required);
+  const ok = failed === 0 && loadFailures.length === 0 && !missingRequired;
+
+  return {
+    format: "qmm-conformance-report/1",
+    startedAt: startedAt.toISOString(),
+    seconds,
+    selection: { filter: options.filter ?? null, shard: options.shard ? `${options.shard.index}/${options.shard.count}` : null, suites: [...suites] },
+    backends: backendRecords,
+    loadFailures,
+    summary,
+    records,
+    ok,
+  };
+}
+
+/** Runs one batch on one backend and returns a record per case, in order. */
+async function runBatch(entry: ActiveBackend, batch: readonly GoldenCase[], options: RunOptions): Promise<CaseRecord[]> {
+  const { backend, probe } = entry;
+  const results = new Array<CaseRecord>(batch.length);
+  const calls: BackendCall[] = [];
+  const callCases: number[] = [];
+
+  batch.forEach((golden, position) => {
+    const reason = unsupportedReason(golden, probe.capabilities);
+    if (reason === null) {
+      calls.push({ caseId: golden.id, inputs: golden.inputs, params: golden.params });
+      callCases.push(position);
+    } else {
+      results[position] = { backend: backend.name, suite: golden.suite, caseId: golden.id, status: "unsupported", reason };
+    }
+  });
+
+  const outcomes = calls.length === 0 ? [] : await callBackend(backend, calls, options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS);
+
+  callCases.forEach((position, n) => {
+    const golden = batch[position];
+    const context = { backend: backend.name, variant: probe.variant, rerun: rerunCommand(backend.name, golden.id, options.vectorsDir) };
+    let result: CaseRecord;
+    try {
+      result = evaluateOutcome(golden, outcomes[n], context);
+    } catch (error) {
+      result = evaluateOutcome(golden, { kind: "crashed", message: `the harness could not judge the result: ${errorText(error)}`, stderrTail: "" }, context);
+    }
+    results[position] = applyKnown(result, entry.known);
+  });
+
+  return results;
+}
+
+/**
+ * Calls `backend.run` with a deadline. A rejection, a wrong number of outcomes or a missed
+ * deadline turns every call of the batch into a crashed or timed-out outcome.
+ */
+async function callBackend(backend: Backend, calls: readonly BackendCall[], timeoutSeconds: number): Promise<CallOutcome[]> {
+  const deadline = timeoutSeconds * calls.length;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), deadline * 1000);
+    timer.unref();
+  });
+
+  try {
+    const outcomes = await Promise.race([backend.run(calls), timeout]);
+    if (outcomes === "timeout") {
+      return calls.map(() => ({ kind: "timeout", seconds: deadline, stderrTail: "" }));
+    }
+    if (!Array.isArray(outcomes) || outcomes.length !== calls.length) {
+      const count = Array.isArray(outcomes) ? outcomes.length : typeof outcomes;
+      return calls.map(() => ({ kind: "crashed", message: `run() returned ${count} outcomes for ${calls.length} calls`, stderrTail: "" }));
+    }
+    return outcomes;
+  } catch (error) {
+    return calls.map(() => ({ kind: "crashed", message: `run() rejected: ${errorText(error)}`, stderrTail: "" }));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Turns a listed failure into a known divergence, and a listed pass into an unexpected pass. */
+function applyKnown(result: CaseRecord, known: ActiveBackend["known"]): CaseRecord {
+  const entry = known.find((candidate) => candidate.pattern.matches(result.caseId));
+  if (entry === undefined) return result;
+
+  if (isFailingStatus(result.status)) return { ...result, status: "known-divergence", reason: entry.reason };
+  if (result.status === "passed") {
+    return { ...result, status: "unexpected-pass", reason: `listed as a known divergence (${entry.pattern.source}: ${entry.reason}) but passed` };
+  }
+  return result;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
