@@ -45,6 +45,15 @@ export const numericsVariantSchema = z.object({
    * result is ±inf, or the reverse). Factored forms need this: inf·0 appears in s·Σxq even where ŵ ≠ 0.
    */
   nonFiniteClassFree: z.boolean().default(false),
+  /**
+   * How the mxfp4, mxfp8 and nvfp4 modes apply the scale. `dequantize` (the meaning when absent):
+   * ŵ = scale·value is formed first, as for affine. `group-scaled`: with transpose=true each group's
+   * Σ x·value is accumulated in the accumulator and then multiplied by the scale and added to the
+   * running sum; with transpose=false each term is (x·scale)·value, each product rounded. The scale
+   * is converted to the accumulator format first. Both orders round once per operation like the
+   * dequantize form, but an underflow of x·scale is multiplied by |value| (up to 448 for mxfp8).
+   */
+  fpScaling: z.enum(["dequantize", "group-scaled"]).optional(),
 });
 
 /** A declared numerics variant, after zod defaults are applied. */
@@ -121,6 +130,22 @@ export const VARIANTS = {
     weightDType: "compute",
     productRounding: true,
     splitK: { parts: 8, partialDType: "compute" },
+    nonFiniteClassFree: false,
+  },
+  /**
+   * MLX's CPU kernels as built for Linux x86 (mlx 0.32, scalar loops in the compute dtype T, k
+   * ascending, every operation rounded to T): affine forms s·q, +β, x·ŵ and the running sum as in
+   * `sequential/compute`; the fp modes scale per group as `fpScaling: group-scaled` describes.
+   * transpose=false accumulates into the T output row in the same order.
+   */
+  "mlx-cpu": {
+    name: "mlx-cpu",
+    form: "dequantize-dot",
+    accumulator: "compute",
+    weightRounding: "twice",
+    weightDType: "compute",
+    productRounding: true,
+    fpScaling: "group-scaled",
     nonFiniteClassFree: false,
   },
 } as const satisfies Record<string, NumericsVariant>;
