@@ -118,6 +118,7 @@ export const loadFailureRecordSchema = z.object({
   caseId: z.string().optional(),
   code: z.string(),
   section: z.string(),
+  /** The issue rendered with its code, section and offending values. */
   message: z.string(),
 });
 

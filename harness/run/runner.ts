@@ -5,6 +5,7 @@
  * crashed or timed out and the run goes on.
  */
 import type { Backend, BackendCall, BackendProbe, CallOutcome } from "../backend.ts";
+import { formatIssue } from "../../spec/errors.ts";
 import type { GoldenCase, LoadFailure } from "../../vectors/case.ts";
 import { rerunCommand } from "../diagnose/rerun.ts";
 import { evaluateOutcome, unsupportedReason } from "./evaluate.ts";
@@ -119,7 +120,7 @@ export async function runConformance(
   let batch: GoldenCase[] = [];
   for await (const item of source) {
     if ("kind" in item && item.kind === "load-failure") {
-      loadFailures.push({ file: item.file, ...(item.caseId === undefined ? {} : { caseId: item.caseId }), code: item.issue.code, section: item.issue.section, message: item.issue.message });
+      loadFailures.push({ file: item.file, ...(item.caseId === undefined ? {} : { caseId: item.caseId }), code: item.issue.code, section: item.issue.section, message: formatIssue(item.issue) });
       continue;
     }
 

@@ -1,0 +1,230 @@
+/**
+ * `qmm-conformance run`: runs the golden vectors on one or more backends and reports the verdict
+ * on the console and, on request, as JSON, JUnit XML and HTML files.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import type { Backend } from "../../backend.ts";
+import { DEFAULT_BACKENDS, resolveBackend } from "../../registry.ts";
+import { renderConsole } from "../../report/console.ts";
+import { renderHtml } from "../../report/html.ts";
+import { renderJson } from "../../report/json.ts";
+import { renderJunit } from "../../report/junit.ts";
+import { createProgress } from "../../run/progress.ts";
+import { probeBackend, runConformance } from "../../run/runner.ts";
+import type { KnownDivergence, RunOptions } from "../../run/runner.ts";
+import { compilePattern, parseShard } from "../../run/select.ts";
+import type { Shard } from "../../run/select.ts";
+import { openCaseSource } from "../../run/source.ts";
+import type { RunReport } from "../../run/records.ts";
+import type { Command } from "../command.ts";
+
+const HELP = `Usage: qmm-conformance run [OPTIONS]
+
+Runs the golden vectors on backends and judges every output element against the error budget
+of the numerics variant each backend declares (spec/NUMERICS.md).
+
+Options:
+  --backend NAME     a backend to run (repeatable): reference, js, native, mlx, or
+                     'cmd:PATH [ARGS]' for a worker program (spec/PROTOCOL.md).
+                     Default: every one of js, native, mlx that is available
+  --suite NAME       run only this suite (repeatable): generated, exact, errors, real
+  --filter PATTERN   run only case IDs that match: a glob ('*' within a segment, '**' across
+                     segments; a prefix such as affine/b4 selects everything below it)
+                     or /REGEX/
+  --shard I/N        run only shard I of N (1-based), split by a stable hash of the case ID
+  --require NAME     fail the run if backend NAME is unavailable (repeatable)
+  --vectors DIR      the vector folder (default: the vector store's own default)
+  --batch N          cases sent to a backend per call (default 32)
+  --timeout SECONDS  the longest one case may take on a backend (default 120)
+  --json FILE        write the full JSON report (schema: runReportSchema in harness/report/json.ts)
+  --junit FILE       write a JUnit XML report (one testsuite per backend and suite)
+  --html FILE        write a self-contained HTML report
+  -h, --help         show this text
+
+Exit codes: 0 every case passed (or was unsupported or a known divergence); 1 a case failed,
+crashed or timed out, a vector file failed to load, or a required backend is unavailable;
+2 invalid usage.
+`;
+
+/** The `run` command. */
+export const runCommand: Command = {
+  name: "run",
+  summary: "run the conformance vectors on backends and report",
+  run: runRun,
+};
+
+interface RunArguments {
+  readonly backends: readonly string[];
+  readonly suites: readonly string[];
+  readonly filter?: string;
+  readonly shard?: Shard;
+  readonly required: readonly string[];
+  readonly vectorsDir?: string;
+  readonly batchSize: number;
+  readonly timeoutSeconds: number;
+  readonly json?: string;
+  readonly junit?: string;
+  readonly html?: string;
+}
+
+/** Parses the arguments of `run`, or returns a usage error message, or "help". */
+export function parseRunArguments(argv: readonly string[]): RunArguments | "help" | { readonly error: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        backend: { type: "string", multiple: true },
+        suite: { type: "string", multiple: true },
+        filter: { type: "string" },
+        shard: { type: "string" },
+        require: { type: "string", multiple: true },
+        vectors: { type: "string" },
+        batch: { type: "string" },
+        timeout: { type: "string" },
+        json: { type: "string" },
+        junit: { type: "string" },
+        html: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+
+  const values = parsed.values;
+  if (values.help === true) return "help";
+
+  const batchSize = parsePositive(values.batch, "--batch", 32, true);
+  if (typeof batchSize === "string") return { error: batchSize };
+  const timeoutSeconds = parsePositive(values.timeout, "--timeout", 120, false);
+  if (typeof timeoutSeconds === "string") return { error: timeoutSeconds };
+
+  let shard: Shard | undefined;
+  if (values.shard !== undefined) {
+    const result = parseShard(values.shard);
+    if (typeof result === "string") return { error: result };
+    shard = result;
+  }
+
+  if (values.filter !== undefined) {
+    try {
+      compilePattern(values.filter);
+    } catch (error) {
+      return { error: `invalid --filter '${values.filter}': ${(error as Error).message}` };
+    }
+  }
+
+  const required = values.require ?? [];
+  const backends = values.backend ?? [];
+  return {
+    backends: [...new Set([...backends, ...(backends.length > 0 ? required : [])])],
+    suites: values.suite ?? [],
+    required,
+    batchSize,
+    timeoutSeconds,
+    ...(values.filter === undefined ? {} : { filter: values.filter }),
+    ...(shard === undefined ? {} : { shard }),
+    ...(values.vectors === undefined ? {} : { vectorsDir: values.vectors }),
+    ...(values.json === undefined ? {} : { json: values.json }),
+    ...(values.junit === undefined ? {} : { junit: values.junit }),
+    ...(values.html === undefined ? {} : { html: values.html }),
+  };
+}
+
+function parsePositive(text: string | undefined, option: string, fallback: number, integer: boolean): number | string {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    return `invalid ${option} '${text}': expected a positive ${integer ? "integer" : "number"}`;
+  }
+  return value;
+}
+
+async function runRun(argv: readonly string[]): Promise<number> {
+  const parsed = parseRunArguments(argv);
+  if (parsed === "help") {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if ("error" in parsed) {
+    process.stderr.write(`qmm-conformance run: ${parsed.error}\nRun 'qmm-conformance run --help' for the options.\n`);
+    return 2;
+  }
+
+  const { backends, knownDivergences } = await selectBackends(parsed);
+  const options: RunOptions = {
+    suites: parsed.suites,
+    required: parsed.required,
+    batchSize: parsed.batchSize,
+    timeoutSeconds: parsed.timeoutSeconds,
+    knownDivergences,
+    progress: createProgress(process.stderr),
+    ...(parsed.filter === undefined ? {} : { filter: parsed.filter }),
+    ...(parsed.shard === undefined ? {} : { shard: parsed.shard }),
+    ...(parsed.vectorsDir === undefined ? {} : { vectorsDir: parsed.vectorsDir }),
+  };
+
+  let report: RunReport;
+  try {
+    const source = openCaseSource({ suites: parsed.suites, ...(parsed.vectorsDir === undefined ? {} : { vectorsDir: parsed.vectorsDir }) });
+    report = await runConformance(backends, source, options);
+  } finally {
+    await Promise.allSettled(backends.map((backend) => backend.close?.()));
+  }
+
+  process.stdout.write(renderConsole(report));
+  const written = await writeReports(parsed, report);
+  return report.ok && written ? 0 : 1;
+}
+
+/**
+ * Resolves the named backends. With none named, resolves the defaults and keeps those that probe
+ * available plus any required ones, so that a missing default backend is no failure.
+ */
+async function selectBackends(parsed: RunArguments): Promise<{ backends: Backend[]; knownDivergences: Record<string, readonly KnownDivergence[]> }> {
+  const names = parsed.backends.length > 0 ? parsed.backends : [...new Set([...DEFAULT_BACKENDS, ...parsed.required])];
+  const backends: Backend[] = [];
+  const knownDivergences: Record<string, readonly KnownDivergence[]> = {};
+
+  for (const name of names) {
+    const registered = await resolveBackend(name, { timeoutSeconds: parsed.timeoutSeconds });
+    if (parsed.backends.length === 0 && !parsed.required.includes(name)) {
+      const probe = await probeBackend(registered.backend);
+      if (probe.kind !== "available") {
+        process.stderr.write(`qmm-conformance run: skipping backend ${name}: ${probe.reason}\n`);
+        await registered.backend.close?.();
+        continue;
+      }
+    }
+    backends.push(registered.backend);
+    knownDivergences[registered.backend.name] = registered.knownDivergences;
+  }
+  return { backends, knownDivergences };
+}
+
+/** Writes the requested report files; returns false (after a message) when one cannot be written. */
+async function writeReports(parsed: RunArguments, report: RunReport): Promise<boolean> {
+  const outputs: [string | undefined, (report: RunReport) => string][] = [
+    [parsed.json, renderJson],
+    [parsed.junit, renderJunit],
+    [parsed.html, renderHtml],
+  ];
+
+  let ok = true;
+  for (const [path, render] of outputs) {
+    if (path === undefined) continue;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, render(report));
+    } catch (error) {
+      process.stderr.write(`qmm-conformance run: cannot write ${path}: ${(error as Error).message}\n`);
+      ok = false;
+    }
+  }
+  return ok;
+}

@@ -1,0 +1,96 @@
+/**
+ * The console report: backends, the table of backends × suites, load failures, the located diff
+ * of each failure with its rerun line, and a closing hint.
+ */
+import { formatIssueLine } from "./issue.ts";
+import { formatNumber, renderTable } from "../diagnose/render.ts";
+import type { CaseRecord, RunReport } from "../run/records.ts";
+import { nextSteps } from "./hint.ts";
+
+/** Failures shown in full on the console; the rest are listed by ID. */
+const MAX_DETAILED_FAILURES = 20;
+
+/** Renders the console report. */
+export function renderConsole(report: RunReport): string {
+  const sections = [renderBackends(report), renderSummary(report)];
+
+  if (report.loadFailures.length > 0) {
+    sections.push(["Load failures:", ...report.loadFailures.map((failure) => `  ${formatIssueLine(failure)}`)].join("\n"));
+  }
+
+  const failures = report.records.filter((record) => record.status === "failed" || record.status === "crashed" || record.status === "timeout");
+  if (failures.length > 0) sections.push(renderFailures(failures));
+
+  const unexpected = report.records.filter((record) => record.status === "unexpected-pass");
+  if (unexpected.length > 0) {
+    sections.push(["Unexpected passes:", ...unexpected.map((record) => `  ${record.backend} · ${record.caseId}: ${record.reason ?? ""}`)].join("\n"));
+  }
+
+  sections.push(renderVerdict(report, failures.length));
+
+  const hints = nextSteps(report);
+  if (hints.length > 0) sections.push(hints.map((hint) => `Hint: ${hint}`).join("\n"));
+  return `${sections.join("\n\n")}\n`;
+}
+
+function renderBackends(report: RunReport): string {
+  const lines = report.backends.map((backend) => {
+    if (backend.status === "available") {
+      const known = backend.knownDivergences > 0 ? `, ${backend.knownDivergences} known-divergence entries` : "";
+      return `  ${backend.name}: ${backend.version}, variant ${backend.variant}${known}`;
+    }
+    const required = backend.required ? " (required)" : "";
+    const fix = backend.fix ? ` Fix: ${backend.fix}` : "";
+    return `  ${backend.name}: unavailable${required}: ${backend.reason}.${fix}`;
+  });
+  return ["Backends:", ...lines].join("\n");
+}
+
+function renderSummary(report: RunReport): string {
+  if (report.summary.length === 0) return "No case ran.";
+
+  const header = ["backend", "suite", "passed", "failed", "unsupported", "known", "worst error/budget"];
+  const rows = report.summary.map((row) => {
+    const failed = row.failed + row.crashed + row.timeout;
+    const extra = [row.crashed > 0 ? `${row.crashed} crashed` : "", row.timeout > 0 ? `${row.timeout} timed out` : ""].filter(Boolean).join(", ");
+    return [
+      row.backend,
+      row.suite,
+      String(row.passed + row.unexpectedPass),
+      extra ? `${failed} (${extra})` : String(failed),
+      String(row.unsupported),
+      String(row.known),
+      row.worstRatio === null ? "-" : formatNumber(Number(row.worstRatio.toPrecision(3))),
+    ];
+  });
+  return renderTable(header, rows, "");
+}
+
+function renderFailures(failures: readonly CaseRecord[]): string {
+  const shown = failures.slice(0, MAX_DETAILED_FAILURES);
+  const blocks = shown.map((record) => {
+    const status = record.status === "failed" ? "FAIL" : record.status.toUpperCase();
+    return [`${status} ${record.backend} · ${record.caseId}`, indent(record.text ?? ""), `  Rerun: ${record.rerun ?? ""}`].join("\n");
+  });
+
+  if (failures.length > shown.length) {
+    const rest = failures.slice(shown.length).map((record) => `  ${record.backend} · ${record.caseId}`);
+    blocks.push([`${failures.length - shown.length} more failures (the JSON, JUnit and HTML reports list every one):`, ...rest].join("\n"));
+  }
+  return blocks.join("\n\n");
+}
+
+function renderVerdict(report: RunReport, failures: number): string {
+  const cases = new Set(report.records.map((record) => record.caseId)).size;
+  const result = report.ok ? "PASSED" : "FAILED";
+  const parts = [`${cases} cases`, `${report.backends.filter((backend) => backend.status === "available").length} backends`, `${failures} failures`];
+  if (report.loadFailures.length > 0) parts.push(`${report.loadFailures.length} load failures`);
+  return `Result: ${result} (${parts.join(", ")}) in ${report.seconds.toFixed(1)} s.`;
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => (line.length > 0 ? `  ${line}` : line))
+    .join("\n");
+}
