@@ -121,6 +121,20 @@ export const VARIANTS = {
     productRounding: true,
     nonFiniteClassFree: false,
   },
+  /**
+   * The factored form where it applies (affine, transpose=true: s·Σ x·q + β·Σ x per group, float32
+   * sums); everywhere else ŵ rounded once to float32 (one fused s·q+β, exact in the fp modes) and
+   * Σ x·ŵ in float32. A SIMD CPU kernel that never forms ŵ for matrix-vector products.
+   */
+  "factored/f32-w32": {
+    name: "factored/f32-w32",
+    form: "factored",
+    accumulator: "float32",
+    weightRounding: "once",
+    weightDType: "float32",
+    productRounding: true,
+    nonFiniteClassFree: false,
+  },
   /** float32 accumulation in `parts` partial sums, each rounded to the compute dtype before the final sum. */
   "split-k/f32": {
     name: "split-k/f32",

@@ -1,0 +1,60 @@
+// The interface between the driver (qmm.cc) and the two SIMD kernel sets. Both sets come from
+// one source, kernels.inc, compiled once for AVX2+FMA (8 float lanes) and once for AVX-512
+// (16 float lanes). The driver picks one at run time.
+#pragma once
+
+#include <cstdint>
+
+#include "qmm.h"
+
+namespace qmm {
+
+/** One output matrix's worth of work, with x already converted to float32. */
+struct KernelArgs {
+  Encoding encoding;
+
+  const float* x;            // rows of K floats; row count padded to a multiple of the tile height
+  const float* x_group_sums; // affine with transpose=true: per row of x, the float32 sum of each group
+  int64_t M;                 // padded row count of x and y
+  int64_t K, N;
+  int64_t groups;            // groups per packed row
+  int group_size;
+
+  // Packed rows of w: row r starts at w + r·row_bytes, except the final row of the whole
+  // buffer, which is read from last_row_copy (a copy with readable padding, because the decoders
+  // load 16 bytes at a time).
+  const uint8_t* w;
+  int64_t row_bytes;
+  int64_t last_row;          // index of the row served by last_row_copy, or -1
+  const uint8_t* last_row_copy;
+
+  const float* scales;       // affine: rows × groups floats
+  const float* biases;       // affine: rows × groups floats
+  const uint8_t* scale_codes;// fp modes: rows × groups bytes
+  const float* scale_table;  // fp modes: the value of each scale byte
+
+  float* y;                  // M × N, row-major
+};
+
+/** A kernel set for one instruction set. */
+struct KernelSet {
+  const char* name;
+  /** Row tile height the driver pads x to, for M > 1. */
+  int row_tile;
+  /**
+   * transpose=true: computes y[:, n_begin:n_end]. `panel` is scratch of at least
+   * panel_floats(K) floats, used to decode a few rows of w once for many rows of x.
+   */
+  void (*transposed)(const KernelArgs& args, int64_t n_begin, int64_t n_end, float* panel);
+  /** transpose=false: computes y[m_begin:m_end, n_begin:n_end]; n_begin and n_end are multiples of 16. */
+  void (*plain)(const KernelArgs& args, int64_t m_begin, int64_t m_end, int64_t n_begin, int64_t n_end);
+  /** Floats of panel scratch the transposed kernel needs for reduction length K. */
+  int64_t (*panel_floats)(int64_t K);
+  /** Sums `count` floats from `data` with vector loads: the streaming read of the bandwidth probe. */
+  float (*stream_sum)(const float* data, int64_t count);
+};
+
+KernelSet avx2_kernel_set();
+KernelSet avx512_kernel_set();
+
+}  // namespace qmm

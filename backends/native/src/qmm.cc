@@ -1,0 +1,358 @@
+// The driver: converts operands to float32, picks the kernel set, splits the work over the
+// thread pool and converts the result to the output dtype. Calls whose data the float32
+// kernels cannot handle exactly enough (non-finite values, extreme mx scale exponents) go to a
+// float64 scalar path instead; see needs_wide_path().
+#include "qmm.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "float_convert.h"
+#include "kernels.h"
+#include "thread_pool.h"
+
+namespace qmm {
+namespace {
+
+struct Runtime {
+  KernelSet kernels;
+  std::string cpu_features;
+  std::unique_ptr<ThreadPool> pool;
+  std::vector<std::vector<float>> scratch;  // per pool thread
+};
+
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
+std::string describe_cpu_features() {
+  __builtin_cpu_init();
+  std::string out;
+  const char* names[] = {"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512vnni", "avx512bf16"};
+  const bool present[] = {
+      static_cast<bool>(__builtin_cpu_supports("avx2")),       static_cast<bool>(__builtin_cpu_supports("fma")),
+      static_cast<bool>(__builtin_cpu_supports("avx512f")),    static_cast<bool>(__builtin_cpu_supports("avx512bw")),
+      static_cast<bool>(__builtin_cpu_supports("avx512dq")),   static_cast<bool>(__builtin_cpu_supports("avx512vl")),
+      static_cast<bool>(__builtin_cpu_supports("avx512vnni")), static_cast<bool>(__builtin_cpu_supports("avx512bf16"))};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
+    if (!present[i]) continue;
+    if (!out.empty()) out += ",";
+    out += names[i];
+  }
+  return out;
+}
+
+// QMM_NATIVE_ISA=avx2 forces the AVX2 kernels (to test them on an AVX-512 machine);
+// QMM_NATIVE_THREADS sets the pool size. Both are read once, at the first call.
+Runtime& runtime() {
+  static Runtime rt = [] {
+    Runtime r;
+    const char* isa = std::getenv("QMM_NATIVE_ISA");
+    const bool force_avx2 = isa != nullptr && std::string(isa) == "avx2";
+    r.kernels = (!force_avx2 && cpu_has_avx512()) ? avx512_kernel_set() : avx2_kernel_set();
+    r.cpu_features = describe_cpu_features();
+
+    int threads = static_cast<int>(std::thread::hardware_concurrency());
+    if (const char* text = std::getenv("QMM_NATIVE_THREADS")) threads = std::atoi(text);
+    threads = std::max(1, threads);
+    r.pool = std::make_unique<ThreadPool>(threads);
+    r.scratch.resize(static_cast<size_t>(threads));
+    return r;
+  }();
+  return rt;
+}
+
+int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+/** Reads code i of a packed row: bits [i·bits, (i+1)·bits) of a little-endian bit stream. */
+uint32_t read_code(const uint8_t* row, int64_t i, int bits) {
+  const int64_t bit = i * bits;
+  uint32_t window = 0;
+  const int64_t first = bit / 8;
+  const int span = static_cast<int>((bit % 8 + bits + 7) / 8);
+  for (int b = 0; b < span; ++b) window |= static_cast<uint32_t>(row[first + b]) << (8 * b);
+  return (window >> (bit % 8)) & ((1u << bits) - 1);
+}
+
+float scale_code_value(ScaleKind kind, uint8_t code) {
+  if (kind == ScaleKind::E8M0) return code == 0xFF ? INFINITY : std::ldexp(1.0f, code - 127);
+  return e4m3_to_float(code);
+}
+
+double element_value(const Problem& p, uint32_t code) {
+  if (p.encoding == Encoding::E2M1) return e2m1_to_float(code);
+  if (p.encoding == Encoding::E4M3) return e4m3_to_float(static_cast<uint8_t>(code));
+  return static_cast<double>(code);
+}
+
+int64_t packed_rows(const Problem& p) { return p.transpose ? p.N : p.K; }
+int64_t packed_length(const Problem& p) { return p.transpose ? p.K : p.N; }
+int64_t groups_per_row(const Problem& p) { return packed_length(p) / p.group_size; }
+int64_t row_bytes(const Problem& p) { return packed_length(p) * p.bits / 8; }
+
+/**
+ * Returns true when the float32 kernels could break the variant they declare. That is the case
+ * for a non-finite x, scale or bias, because the factored form can turn an inf into a NaN. It is
+ * also the case for an mx scale exponent beyond ±100, where ŵ may overflow float32.
+ */
+bool needs_wide_path(const Problem& p) {
+  const int64_t x_count = p.x_matrix_count * p.M * p.K;
+  for (int64_t i = 0; i < x_count; ++i) {
+    if (!std::isfinite(load_float(p.x, p.x_type, i))) return true;
+  }
+
+  const int64_t scale_count = p.w_matrix_count * packed_rows(p) * groups_per_row(p);
+  if (p.affine) {
+    for (int64_t i = 0; i < scale_count; ++i) {
+      if (!std::isfinite(load_float(p.scales, p.scales_type, i))) return true;
+      if (!std::isfinite(load_float(p.biases, p.biases_type, i))) return true;
+    }
+    return false;
+  }
+
+  if (p.scale_kind == ScaleKind::E8M0) {
+    const uint8_t* codes = static_cast<const uint8_t*>(p.scales);
+    for (int64_t i = 0; i < scale_count; ++i) {
+      if (std::abs(static_cast<int>(codes[i]) - 127) > 100) return true;
+    }
+  }
+  return false;
+}
+
+/** Computes the call in float64 scalar code: ŵ, products and sums in float64, then one rounding per output. */
+void run_wide(const Problem& p, ThreadPool& pool) {
+  const int64_t rows = packed_rows(p);
+  const int64_t groups = groups_per_row(p);
+  const int64_t bytes = row_bytes(p);
+  const uint8_t* w_bytes = reinterpret_cast<const uint8_t*>(p.w);
+  const uint8_t* scale_codes = static_cast<const uint8_t*>(p.scales);
+
+  pool.parallel_for(p.batch_count * p.M, [&](int64_t task, int) {
+    const int64_t b = task / p.M;
+    const int64_t m = task % p.M;
+    const int64_t x_base = (static_cast<int64_t>(p.x_index[b]) * p.M + m) * p.K;
+    const int64_t w_matrix = p.w_index[b];
+
+    for (int64_t n = 0; n < p.N; ++n) {
+      double sum = 0.0;
+      for (int64_t k = 0; k < p.K; ++k) {
+        const int64_t r = p.transpose ? n : k;
+        const int64_t c = p.transpose ? k : n;
+        const int64_t row = w_matrix * rows + r;
+        const int64_t scale_index = row * groups + c / p.group_size;
+        const double value = element_value(p, read_code(w_bytes + row * bytes, c, p.bits));
+        double w_hat;
+        if (p.affine) {
+          w_hat = static_cast<double>(load_float(p.scales, p.scales_type, scale_index)) * value +
+                  static_cast<double>(load_float(p.biases, p.biases_type, scale_index));
+        } else {
+          w_hat = static_cast<double>(scale_code_value(p.scale_kind, scale_codes[scale_index])) * value;
+        }
+        sum += static_cast<double>(load_float(p.x, p.x_type, x_base + k)) * w_hat;
+      }
+      // NOTE: float64 → float32 → float16/bfloat16 rounds twice. At a tie, that double rounding
+      // can differ from the correctly rounded result by one unit in the last place.
+      store_float(p.y, p.out_type, (b * p.M + m) * p.N + n, static_cast<float>(sum));
+    }
+  });
+}
+
+/** Converts each x matrix to float32 rows, padding the row count with zero rows. */
+std::vector<float> convert_x(const Problem& p, int64_t padded_m) {
+  std::vector<float> out(static_cast<size_t>(p.x_matrix_count * padded_m * p.K), 0.0f);
+  for (int64_t xm = 0; xm < p.x_matrix_count; ++xm) {
+    for (int64_t i = 0; i < p.M * p.K; ++i) {
+      out[static_cast<size_t>(xm * padded_m * p.K + i)] = load_float(p.x, p.x_type, xm * p.M * p.K + i);
+    }
+  }
+  return out;
+}
+
+std::vector<float> convert_floats(const void* data, FloatType type, int64_t count) {
+  std::vector<float> out(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) out[static_cast<size_t>(i)] = load_float(data, type, i);
+  return out;
+}
+
+void run_kernels(const Problem& p, Runtime& rt) {
+  const KernelSet& ks = rt.kernels;
+  ThreadPool& pool = *rt.pool;
+  const int64_t rows = packed_rows(p);
+  const int64_t groups = groups_per_row(p);
+  const int64_t bytes = row_bytes(p);
+  const int64_t scale_count = p.w_matrix_count * rows * groups;
+
+  // x in float32, padded to whole row tiles for the transposed kernels.
+  const int64_t padded_m = (p.transpose && p.M > 1) ? round_up(p.M, ks.row_tile) : p.M;
+  std::vector<float> x_converted;
+  const float* x32 = static_cast<const float*>(p.x);
+  if (p.x_type != FloatType::Float32 || padded_m != p.M) {
+    x_converted = convert_x(p, padded_m);
+    x32 = x_converted.data();
+  }
+
+  // Affine with transpose=true: the float32 sum of x over each group, the β·Σx term.
+  std::vector<float> group_sums;
+  if (p.affine && p.transpose) {
+    group_sums.resize(static_cast<size_t>(p.x_matrix_count * padded_m * groups));
+    for (int64_t row = 0; row < p.x_matrix_count * padded_m; ++row) {
+      for (int64_t g = 0; g < groups; ++g) {
+        float sum = 0.0f;
+        for (int64_t k = 0; k < p.group_size; ++k) sum += x32[row * p.K + g * p.group_size + k];
+        group_sums[static_cast<size_t>(row * groups + g)] = sum;
+      }
+    }
+  }
+
+  // Scales and biases in float32 (affine), or a table of scale-byte values (fp modes).
+  std::vector<float> scales32, biases32;
+  const float* scales = nullptr;
+  const float* biases = nullptr;
+  float scale_table[256];
+  if (p.affine) {
+    scales = static_cast<const float*>(p.scales);
+    biases = static_cast<const float*>(p.biases);
+    if (p.scales_type != FloatType::Float32) {
+      scales32 = convert_floats(p.scales, p.scales_type, scale_count);
+      scales = scales32.data();
+    }
+    if (p.biases_type != FloatType::Float32) {
+      biases32 = convert_floats(p.biases, p.biases_type, scale_count);
+      biases = biases32.data();
+    }
+  } else {
+    for (int code = 0; code < 256; ++code) scale_table[code] = scale_code_value(p.scale_kind, static_cast<uint8_t>(code));
+  }
+
+  // The decoders read 16 bytes from the start of each chunk, so the final packed row of the
+  // buffer is read from a copy with readable padding.
+  const int64_t total_rows = p.w_matrix_count * rows;
+  std::vector<uint8_t> last_row_copy(static_cast<size_t>(bytes + 64), 0);
+  std::memcpy(last_row_copy.data(), reinterpret_cast<const uint8_t*>(p.w) + (total_rows - 1) * bytes, static_cast<size_t>(bytes));
+
+  // Output in float32; a temporary when the output dtype is narrower or rows were padded.
+  std::vector<float> y_temp;
+  float* y32 = static_cast<float*>(p.y);
+  if (p.out_type != FloatType::Float32 || padded_m != p.M) {
+    y_temp.resize(static_cast<size_t>(p.batch_count * padded_m * p.N));
+    y32 = y_temp.data();
+  }
+
+  auto args_for = [&](int64_t b) {
+    const int64_t xm = p.x_index[b];
+    const int64_t wm = p.w_index[b];
+    KernelArgs a{};
+    a.encoding = p.encoding;
+    a.x = x32 + xm * padded_m * p.K;
+    a.x_group_sums = group_sums.empty() ? nullptr : group_sums.data() + xm * padded_m * groups;
+    a.M = padded_m;
+    a.K = p.K;
+    a.N = p.N;
+    a.groups = groups;
+    a.group_size = p.group_size;
+    a.w = reinterpret_cast<const uint8_t*>(p.w) + wm * rows * bytes;
+    a.row_bytes = bytes;
+    a.last_row = (wm == p.w_matrix_count - 1) ? rows - 1 : -1;
+    a.last_row_copy = last_row_copy.data();
+    a.scales = scales ? scales + wm * rows * groups : nullptr;
+    a.biases = biases ? biases + wm * rows * groups : nullptr;
+    a.scale_codes = p.affine ? nullptr : static_cast<const uint8_t*>(p.scales) + wm * rows * groups;
+    a.scale_table = scale_table;
+    a.y = y32 + b * padded_m * p.N;
+    return a;
+  };
+
+  const int threads = pool.size();
+  const double work = static_cast<double>(p.batch_count) * static_cast<double>(p.M) * static_cast<double>(p.N) * static_cast<double>(p.K);
+  const bool small = work < 262144.0;
+
+  if (p.transpose) {
+    // Blocks of 12 output columns (a multiple of every tile width), about 8 blocks per thread.
+    int64_t block = round_up(std::max<int64_t>(1, p.N / (threads * 8)), 12);
+    if (small) block = round_up(p.N, 12);
+    const int64_t blocks = (p.N + block - 1) / block;
+    const int64_t panel = ks.panel_floats(p.K);
+    for (auto& s : rt.scratch) {
+      if (static_cast<int64_t>(s.size()) < panel) s.resize(static_cast<size_t>(panel));
+    }
+    pool.parallel_for(p.batch_count * blocks, [&](int64_t task, int thread) {
+      const int64_t b = task / blocks;
+      const int64_t n0 = (task % blocks) * block;
+      const KernelArgs a = args_for(b);
+      ks.transposed(a, n0, std::min(p.N, n0 + block), rt.scratch[static_cast<size_t>(thread)].data());
+    });
+  } else {
+    // Blocks of 64 columns (N is a multiple of 16) and 16 rows.
+    const int64_t n_block = small ? round_up(p.N, 16) : 64;
+    const int64_t m_block = small ? p.M : 16;
+    const int64_t n_blocks = (p.N + n_block - 1) / n_block;
+    const int64_t m_blocks = (p.M + m_block - 1) / m_block;
+    pool.parallel_for(p.batch_count * m_blocks * n_blocks, [&](int64_t task, int) {
+      const int64_t b = task / (m_blocks * n_blocks);
+      const int64_t rest = task % (m_blocks * n_blocks);
+      const int64_t m0 = (rest / n_blocks) * m_block;
+      const int64_t n0 = (rest % n_blocks) * n_block;
+      const KernelArgs a = args_for(b);
+      ks.plain(a, m0, std::min(p.M, m0 + m_block), n0, std::min(p.N, n0 + n_block));
+    });
+  }
+
+  if (y32 != p.y) {
+    for (int64_t b = 0; b < p.batch_count; ++b) {
+      for (int64_t i = 0; i < p.M * p.N; ++i) {
+        store_float(p.y, p.out_type, b * p.M * p.N + i, y32[b * padded_m * p.N + i]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string run(const Problem& p) {
+  Runtime& rt = runtime();
+  if (p.M <= 0 || p.K <= 0 || p.N <= 0 || p.batch_count <= 0) return "empty problem reached the native core";
+  if (p.group_size % 16 != 0) return "group_size must be a multiple of 16 in the native core";
+
+  if (needs_wide_path(p)) {
+    run_wide(p, *rt.pool);
+  } else {
+    run_kernels(p, rt);
+  }
+  return "";
+}
+
+BuildInfo build_info() {
+  Runtime& rt = runtime();
+  return {rt.kernels.name, rt.cpu_features, rt.pool->size()};
+}
+
+double measure_read_bandwidth(size_t bytes, int repeats) {
+  Runtime& rt = runtime();
+  const int64_t count = static_cast<int64_t>(bytes / sizeof(float));
+  std::vector<float> buffer(static_cast<size_t>(count), 1.0f);  // written once so every page is mapped
+  const int threads = rt.pool->size();
+  const int64_t share = (count / threads) / 64 * 64;
+  std::vector<float> sink(static_cast<size_t>(threads));
+
+  double best = 0.0;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    rt.pool->parallel_for(threads, [&](int64_t t, int) {
+      sink[static_cast<size_t>(t)] = rt.kernels.stream_sum(buffer.data() + t * share, share);
+    });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::max(best, static_cast<double>(share * threads) * sizeof(float) / seconds);
+  }
+  if (sink[0] < 0.0f) std::abort();  // keeps the sums alive; the buffer holds only ones
+  return best;
+}
+
+}  // namespace qmm
