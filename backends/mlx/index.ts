@@ -8,8 +8,8 @@ import { createWorkerBackend } from "../../harness/worker/index.ts";
 import type { WorkerBackend } from "../../harness/worker/index.ts";
 import { checkMlxEnvironment, MLX_WORKER, PROJECT_ROOT, SETUP_COMMAND, VENV_PYTHON } from "./environment.ts";
 
-export { knownDivergences } from "./divergences.ts";
-export type { KnownDivergence } from "./divergences.ts";
+export { knownDivergences, MLX_DIVERGENCES } from "./divergences.ts";
+export type { MlxDivergence } from "./divergences.ts";
 
 /** Options of {@link createMlxBackend}. */
 export interface MlxBackendOptions {
