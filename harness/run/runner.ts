@@ -157,8 +157,23 @@ export async function runConformance(
   };
 }
 
+/**
+ * Runs cases on a backend that probed available and returns a record per case, in order, with
+ * the backend's known divergences applied. The runner calls this per batch; the vitest
+ * integration calls it per case.
+ */
+export async function runCasesOnBackend(
+  backend: Backend,
+  probe: Extract<BackendProbe, { kind: "available" }>,
+  cases: readonly GoldenCase[],
+  options: Pick<RunOptions, "timeoutSeconds" | "vectorsDir"> & { readonly knownDivergences?: readonly KnownDivergence[] } = {},
+): Promise<CaseRecord[]> {
+  const known = (options.knownDivergences ?? []).map((entry) => ({ pattern: compilePattern(entry.pattern), reason: entry.reason }));
+  return runBatch({ backend, probe, known }, cases, options);
+}
+
 /** Runs one batch on one backend and returns a record per case, in order. */
-async function runBatch(entry: ActiveBackend, batch: readonly GoldenCase[], options: RunOptions): Promise<CaseRecord[]> {
+async function runBatch(entry: ActiveBackend, batch: readonly GoldenCase[], options: Pick<RunOptions, "timeoutSeconds" | "vectorsDir">): Promise<CaseRecord[]> {
   const { backend, probe } = entry;
   const results = new Array<CaseRecord>(batch.length);
   const calls: BackendCall[] = [];
