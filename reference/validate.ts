@@ -316,17 +316,40 @@ export function isReservedCode(byte: number, format: ByteCodeFormat): boolean {
   return format === "e8m0" ? byte === 0xff : (byte & 0x7f) === 0x7f;
 }
 
-/** Scans `bytes` once and returns the first reserved code with the total count, or undefined when there is none. */
+/**
+ * Scans `bytes` once and returns the first reserved code with the total count, or undefined when
+ * there is none. Aligned input is read four bytes at a time, and only words that may hold a
+ * reserved byte are looked at byte by byte.
+ */
 export function findReservedCodes(bytes: Uint8Array, format: ByteCodeFormat): ReservedCodeHit | undefined {
   let first = -1;
   let count = 0;
+  const countBytes = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) {
+      if (!isReservedCode(bytes[i], format)) continue;
+      if (first < 0) first = i;
+      count++;
+    }
+  };
 
-  for (let i = 0; i < bytes.length; i++) {
-    if (!isReservedCode(bytes[i], format)) continue;
-    if (first < 0) first = i;
-    count++;
+  const aligned = bytes.byteOffset % 4 === 0;
+  const wordCount = aligned ? bytes.length >>> 2 : 0;
+  const words = aligned ? new Uint32Array(bytes.buffer, bytes.byteOffset, wordCount) : new Uint32Array(0);
+  for (let i = 0; i < wordCount; i++) {
+    if (wordMayHoldReservedCode(words[i], format)) countBytes(4 * i, 4 * i + 4);
   }
+  countBytes(4 * wordCount, bytes.length);
 
   if (first < 0) return undefined;
   return { index: first, byte: bytes[first], count };
+}
+
+/**
+ * Returns true when some byte of `word` is reserved. A byte equals the target exactly when the
+ * XOR of the two is a zero byte, and (v − 0x01010101) & ~v & 0x80808080 is nonzero exactly when
+ * some byte of v is zero. The byte order of the word does not matter.
+ */
+function wordMayHoldReservedCode(word: number, format: ByteCodeFormat): boolean {
+  const difference = format === "e8m0" ? ~word : (word & 0x7f7f7f7f) ^ 0x7f7f7f7f;
+  return ((difference - 0x01010101) & ~difference & 0x80808080) !== 0;
 }
