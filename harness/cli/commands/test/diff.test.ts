@@ -1,0 +1,123 @@
+/**
+ * The diff command end to end, on files MLX wrote itself with mx.save_safetensors, including the
+ * exported bundle and its MLX reproduction script.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { VENV_PYTHON } from "../../../../backends/mlx/environment.ts";
+import { SKIP_MLX } from "../../../../backends/mlx/test/support.ts";
+
+const CLI = fileURLToPath(new URL("../../../../bin/qmm-conformance.mjs", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+let dir: string;
+
+/** Writes, with MLX: an affine float16 input, MLX's own output, a wrong-shape output and an int32-x input. */
+const MLX_WRITER = `
+import sys
+import mlx.core as mx
+out = sys.argv[1]
+mx.random.seed(3)
+w = mx.random.normal((64, 256)).astype(mx.float16)
+wq, s, b = mx.quantize(w, group_size=64, bits=4)
+x = mx.random.normal((4, 256)).astype(mx.float16)
+meta = {"mode": "affine", "bits": "4", "group_size": "64", "transpose": "true"}
+mx.save_safetensors(out + "/input.safetensors", {"x": x, "w": wq, "scales": s, "biases": b}, metadata=meta)
+y = mx.quantized_matmul(x, wq, s, b, group_size=64, bits=4)
+mx.save_safetensors(out + "/mlx_y.safetensors", {"y": y}, metadata={"source": "mlx"})
+mx.save_safetensors(out + "/short_y.safetensors", {"y": y[:, :32]}, metadata={"source": "mlx"})
+mx.save_safetensors(out + "/int_x.safetensors", {"x": x.astype(mx.int32), "w": wq, "scales": s, "biases": b}, metadata=meta)
+`;
+
+function cli(...args: string[]) {
+  return execa(process.execPath, [CLI, "diff", ...args], { reject: false, cwd: ROOT });
+}
+
+describe.skipIf(SKIP_MLX)("diff command", () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "qmm-diff-"));
+    await execa(VENV_PYTHON, ["-c", MLX_WRITER, dir]);
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("passes mlx within its own budget", async () => {
+    const result = await cli(join(dir, "input.safetensors"), "--backend", "mlx");
+
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain("budget of variant mlx-cpu");
+    expect(result.stdout).toContain("PASS: all 256 elements");
+  });
+
+  it("fails a saved mlx output under the exact variant", async () => {
+    const bundle = join(dir, "bundle");
+    const result = await cli(join(dir, "input.safetensors"), "--against", join(dir, "mlx_y.safetensors"), "--variant", "exact", "--bundle", bundle);
+
+    expect(result.exitCode).toBe(1);
+    const failed = /(\d+) of 256 output elements are outside the budget of variant exact/.exec(result.stdout);
+    expect(failed).not.toBeNull();
+    expect(result.stdout).toContain("bit-mismatch");
+    expect(result.stdout).toContain(`Bundle written to ${bundle}`);
+
+    const budget = JSON.parse(readFileSync(join(bundle, "budget.json"), "utf8"));
+    expect(budget.failedCount).toBe(Number(failed![1]));
+    expect(readFileSync(join(bundle, "README.md"), "utf8")).toContain("python3 reproduce_mlx.py");
+
+    const reproduced = await execa(VENV_PYTHON, [join(bundle, "reproduce_mlx.py")], { reject: false });
+    expect(reproduced.exitCode).toBe(1);
+    expect(reproduced.stdout).toContain(`${failed![1]} of 256 elements outside the budget`);
+  });
+
+  it("bundles a passing case that reproduces", async () => {
+    const bundle = join(dir, "bundle-pass");
+    const result = await cli(join(dir, "input.safetensors"), "--against", join(dir, "mlx_y.safetensors"), "--variant", "mlx-cpu", "--bundle", bundle);
+    const reproduced = await execa(VENV_PYTHON, [join(bundle, "reproduce_mlx.py")], { reject: false });
+
+    expect(result.exitCode).toBe(0);
+    expect(reproduced.exitCode).toBe(0);
+    expect(reproduced.stdout).toContain("0 of 256 elements outside the budget");
+  });
+
+  it("reports a shape mismatch", async () => {
+    const result = await cli(join(dir, "input.safetensors"), "--against", join(dir, "short_y.safetensors"));
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain("The output shape differs: expected [4, 64]");
+  });
+
+  it("uses sequential/compute by default with --against", async () => {
+    const result = await cli(join(dir, "input.safetensors"), "--against", join(dir, "mlx_y.safetensors"));
+
+    expect(result.stdout).toContain("budget of variant sequential/compute");
+  });
+
+  it("rejects invalid input with its code", async () => {
+    const result = await cli(join(dir, "int_x.safetensors"), "--backend", "mlx");
+
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toContain("E_X_DTYPE");
+    expect(result.stdout).toContain("Backend mlx returned: an output of dtype float16");
+  });
+
+  it("runs a cmd: worker backend", async () => {
+    const result = await cli(join(dir, "input.safetensors"), "--backend", "cmd:python3 backends/example-python/worker.py");
+
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain("budget of variant dequantize-dot/f64");
+  });
+
+  it("rejects contradictory options", async () => {
+    const both = await cli(join(dir, "input.safetensors"), "--backend", "mlx", "--against", join(dir, "mlx_y.safetensors"));
+    const unknownVariant = await cli(join(dir, "input.safetensors"), "--backend", "mlx", "--variant", "fast");
+
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toContain("exactly one of --backend NAME and --against");
+    expect(unknownVariant.exitCode).toBe(2);
+    expect(unknownVariant.stderr).toContain("unknown variant 'fast'");
+  });
+});
