@@ -16,11 +16,12 @@ Computes y = quantized_matmul(x, w, scales, biases) with the exact reference: th
 rounded once to the output dtype (SPEC.md §8), and writes y to OUTPUT.
 
 INPUT holds the tensors x, w, scales and, in affine mode, biases (dtypes F32, F16, BF16 for
-floats; U32 for w; U8 for fp-mode scales). Its __metadata__ sets the parameters, as strings:
+floats; U32 for w; U8 for fp-mode scales), and no other tensor. Its __metadata__ sets the
+parameters, as strings:
   mode        affine, mxfp4, mxfp8 or nvfp4 (default affine)
   bits        integer; missing, "None" or "null" takes the mode's default
   group_size  integer; missing, "None" or "null" takes the mode's default
-  transpose   true, false, 1 or 0 (default true)
+  transpose   true, false, 1 or 0, in any letter case (default true)
 
 Options:
   -o, --out PATH  where to write the output file (tensor y in the output dtype, with the input's

@@ -16,10 +16,10 @@ A job is one JSON object on stdin:
    "scales": {"dtype", "values": [[...]]}, "biases": {...}}
 
 The "qmm" job packs the logical code matrix `codes` itself (LSB-first bit stream per row, in
-little-endian uint32 words) and computes the expected output with exact rational arithmetic
-(fractions.Fraction), so the test compares the TypeScript reference against a second,
-independent implementation of packing and dequantization. Its cases must have outputs that are
-exactly representable in the output dtype, because the script does not implement rounding.
+little-endian uint32 words). It computes the expected output with exact rational arithmetic
+(fractions.Fraction), so the test compares the TypeScript reference with a second, independent
+implementation of packing and dequantization. The script does not implement rounding, so its
+cases must have outputs that are exact in the output dtype, and it raises an error otherwise.
 """
 
 import json
