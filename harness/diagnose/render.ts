@@ -27,7 +27,7 @@ function tableRows(rows: readonly ElementRow[], marked: number): string[][] {
     formatNumber(row.got),
     formatNumber(row.exact),
     formatNumber(row.expected),
-    formatNumber(row.bound),
+    Number.isFinite(row.bound) ? row.bound.toPrecision(4) : formatNumber(row.bound),
     Number.isNaN(row.errorUlps) ? "-" : formatRatio(row.errorUlps),
     formatRatio(row.ratio),
     row.failure ?? (row.mayOverflow ? "ok (may overflow)" : "ok"),

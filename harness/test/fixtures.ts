@@ -90,6 +90,10 @@ export interface Defects {
   readonly accumulateIn?: FloatDType;
   /** Leave out β·x of the last group along K. */
   readonly dropLastGroupBias?: boolean;
+  /** Leave out every term of the last group along K (dequantize-dot forms only). */
+  readonly dropLastGroup?: boolean;
+  /** Add the first scale of the element's weight row to every output (dequantize-dot forms only). */
+  readonly addScale?: boolean;
 }
 
 function rounder(format: string, outDType: FloatDType): (value: number) => number {
@@ -143,6 +147,7 @@ export function simulate(variant: NumericsVariant, inputs: QmmInputs, params: Qm
           let part = 0;
           for (let k = start; k < Math.min(K, start + chunk); k++) {
             const g = Math.floor(k / groupSize);
+            if (defects.dropLastGroup && g === groups - 1) continue;
             const bias = defects.dropLastGroupBias && g === groups - 1 ? 0 : biases[n * groups + g];
             const scaled = scales[n * groups + g] * codes[n * K + k];
             const dequantized = variant.weightRounding === "twice" ? weight(weight(scaled) + bias) : weight(scaled + bias);
@@ -150,6 +155,7 @@ export function simulate(variant: NumericsVariant, inputs: QmmInputs, params: Qm
           }
           sum = accumulate(sum + partial(part));
         }
+        if (defects.addScale) sum += scales[n * groups];
       }
       y[row * N + n] = sum;
     }

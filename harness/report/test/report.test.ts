@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { specIssue } from "../../../spec/errors.ts";
+import { VARIANTS } from "../../../spec/variants.ts";
+import type { GoldenCase, LoadFailure } from "../../../vectors/case.ts";
+import { referenceBackend } from "../../reference-backend.ts";
+import { runConformance } from "../../run/runner.ts";
+import { affineCase, simulatedBackend } from "../../test/fixtures.ts";
+import { renderConsole } from "../console.ts";
+import { renderHtml } from "../html.ts";
+import { parseJsonReport, renderJson } from "../json.ts";
+import { escapeXml, renderJunit } from "../junit.ts";
+
+const awkward: GoldenCase = { ...affineCase({ M: 2, K: 64, N: 11, seed: 41 }), id: `affine/odd<&"'>\u0001name` };
+const plain = affineCase({ M: 2, K: 64, N: 8, seed: 42 });
+const loadFailure: LoadFailure = { kind: "load-failure", file: "vectors/x<y>.msgpack", issue: specIssue("E_FILE_FORMAT", "truncated file", { bytes: 12 }) };
+
+async function* source() {
+  yield loadFailure;
+  yield awkward;
+  yield plain;
+}
+
+const sloppy = simulatedBackend("sloppy", VARIANTS["dequantize-dot/f32"], { accumulateIn: "bfloat16" });
+const report = await runConformance([referenceBackend, sloppy], source());
+
+describe("console report", () => {
+  const text = renderConsole(report);
+
+  it("has the summary table", () => {
+    expect(text).toMatch(/backend\s+suite\s+passed\s+failed\s+unsupported\s+known\s+worst error\/budget/);
+    expect(text).toMatch(/reference\s+generated\s+2\s+0\s+0\s+0\s+0/);
+    expect(text).toMatch(/sloppy\s+generated\s+0\s+2/);
+  });
+
+  it("shows failures with rerun lines", () => {
+    expect(text).toContain(`FAIL sloppy · ${plain.id}`);
+    expect(text).toContain(`Rerun: qmm-conformance run --backend sloppy --filter '${plain.id}'`);
+  });
+
+  it("ends with a hint", () => {
+    expect(text.trimEnd().split("\n").at(-1)).toMatch(/^Hint: /);
+    expect(text).toContain("Result: FAILED");
+  });
+});
+
+describe("JSON report", () => {
+  it("round-trips through the schema", () => {
+    const parsed = parseJsonReport(renderJson(report));
+    expect(parsed.records).toHaveLength(report.records.length);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.loadFailures[0].code).toBe("E_FILE_FORMAT");
+  });
+
+  it("stores infinities as strings", () => {
+    const text = renderJson({ ...report, summary: [{ ...report.summary[0], worstRatio: Infinity }] });
+    expect(text).toContain('"worstRatio": "Infinity"');
+    expect(parseJsonReport(text).summary[0].worstRatio).toBe(Infinity);
+  });
+});
+
+describe("JUnit report", () => {
+  const xml = renderJunit(report);
+
+  it("escapes markup and control characters", () => {
+    expect(escapeXml(`a<b>&"c'\u0001`)).toBe("a&lt;b&gt;&amp;&quot;c&apos;\uFFFD");
+    expect(xml).toContain('name="affine/odd&lt;&amp;&quot;&apos;&gt;\uFFFDname"');
+    expect(xml).not.toContain("\u0001");
+  });
+
+  it("has one testsuite per backend and suite", () => {
+    expect(xml).toContain('<testsuite name="reference.generated" tests="2" failures="0" errors="0" skipped="0"');
+    expect(xml).toContain('<testsuite name="sloppy.generated" tests="2" failures="2" errors="0" skipped="0"');
+    expect(xml).toContain('<testsuite name="load" tests="1" failures="0" errors="1"');
+  });
+
+  it("failure text has the diff and rerun", () => {
+    expect(xml).toMatch(/<failure message="[^"]*outside the budget[^"]*" type="values">/);
+    expect(xml).toContain(`Rerun: qmm-conformance run --backend sloppy --filter &apos;${plain.id}&apos;`);
+  });
+
+  it("tags balance", () => {
+    const opened = xml.match(/<testcase\b[^>]*[^/]>/g)?.length ?? 0;
+    const selfClosed = xml.match(/<testcase\b[^>]*\/>/g)?.length ?? 0;
+    const closed = xml.match(/<\/testcase>/g)?.length ?? 0;
+    expect(opened).toBe(closed);
+    expect(opened + selfClosed).toBe(report.records.length + 1);
+  });
+});
+
+describe("HTML report", () => {
+  const html = renderHtml(report);
+
+  it("is self-contained", () => {
+    expect(html).not.toMatch(/<script|<link|src=|href=|url\(/i);
+  });
+
+  it("escapes case IDs", () => {
+    expect(html).toContain("affine/odd&lt;&amp;&quot;&#39;&gt;");
+    expect(html).not.toContain("odd<&");
+  });
+
+  it("lists failures and next steps", () => {
+    expect(html).toContain("<h2>Failures (2)</h2>");
+    expect(html).toContain("<h2>Next steps</h2>");
+  });
+});
