@@ -20,8 +20,8 @@ export function promoteFloat(a: FloatDType, b: FloatDType): FloatDType {
  * against the mode's allowed set, after defaults (§2.3). Throws a QmmError on the first failure.
  */
 export function resolveParams(params: QmmParamsInput): QmmParams {
-  const mode = resolveMode(params);
-  return resolveGroupSizeAndBits(params, mode);
+  const { parsed, mode } = resolveMode(params);
+  return resolveGroupSizeAndBits(parsed, mode);
 }
 
 /**
@@ -32,11 +32,11 @@ export function resolveParams(params: QmmParamsInput): QmmParams {
 export function resolveCall(inputs: QmmInputs, params: QmmParamsInput): ResolvedCall {
   const { x, w, scales, biases } = checkTensorsWellFormed(inputs);
 
-  const mode = resolveMode(params);
+  const { parsed, mode } = resolveMode(params);
 
   checkScalesAndBiases(mode, scales, biases);
 
-  const resolved = resolveGroupSizeAndBits(params, mode);
+  const resolved = resolveGroupSizeAndBits(parsed, mode);
 
   checkOperandDTypes(x, w);
 
@@ -71,15 +71,15 @@ function checkTensorsWellFormed(inputs: QmmInputs): { x: Tensor; w: Tensor; scal
   return { x, w, scales, biases: parseTensor(inputs.biases, "biases") };
 }
 
-/** Steps 1 and 2: parameter types, then the mode name. */
-function resolveMode(params: QmmParamsInput): Mode {
+/** Steps 1 and 2: parameter types, then the mode name. Missing parameters (undefined or null) are `{}`. */
+function resolveMode(params: QmmParamsInput | null | undefined): { parsed: QmmParamsInput; mode: Mode } {
   const parsed = parseParamsInput(params);
   const mode = parsed.mode ?? "affine";
 
   if (!isMode(mode)) {
     fail("E_MODE_INVALID", `mode '${mode}' is not one of affine, mxfp4, mxfp8, nvfp4`, { mode }, ["params", "mode"]);
   }
-  return mode;
+  return { parsed, mode };
 }
 
 /** Step 3: biases presence and the dtypes of scales and biases for the mode. */

@@ -201,6 +201,18 @@ describe("resolveCall step 0 and 1", () => {
     }
   });
 
+  it("treats missing parameters as defaults", () => {
+    for (const params of [undefined, null]) {
+      const call = resolveCall(affine.inputs, params as unknown as QmmParamsInput);
+      expect(call.params).toEqual({ mode: "affine", transpose: true, groupSize: 64, bits: 4 });
+    }
+  });
+
+  it("rejects parameters that are not an object", () => {
+    const issue = expectCode(affine.inputs, 4 as unknown as QmmParamsInput, "E_PARAM_INVALID");
+    expect(issue.path).toEqual(["params"]);
+  });
+
   it("rejects unknown parameter keys", () => {
     const issue = expectCode(affine.inputs, { group_size: 64 } as QmmParamsInput, "E_PARAM_INVALID");
     expect(issue.values.unknownKeys).toEqual(["group_size"]);
