@@ -32,8 +32,11 @@ export const numericsVariantSchema = z.object({
   form: z.enum(["dequantize-dot", "factored"]),
   accumulator: z.enum(ACCUMULATORS),
   weightRounding: z.enum(WEIGHT_ROUNDINGS),
-  /** The dtype ŵ is rounded to when weightRounding is not `exact`. */
-  weightDType: z.enum(["compute", "float32", "bfloat16", "float16"]).default("compute"),
+  /**
+   * The dtype ŵ is rounded to when weightRounding is not `exact`. `float64` fits an implementation
+   * that forms s·q+β in double precision (one rounding of the addition; fp-mode weights are exact).
+   */
+  weightDType: z.enum(["compute", "float64", "float32", "bfloat16", "float16"]).default("compute"),
   /** Whether each product x·ŵ is rounded to the accumulator before it is added. */
   productRounding: z.boolean().default(true),
   /** Split-K: the reduction is cut into `parts` partial sums, each rounded to `partialDType`, then added. */
