@@ -187,9 +187,9 @@ function quantizeMx(values: Float64Array, dtype: FloatDType, params: QmmParams, 
     const amax = groupAbsMax(values, start, groupSize);
     const scale = r(amax / elementMax);
 
-    // NOTE: MLX takes log2 in float32 (C log2f) and rounds it to w's dtype. Math.log2 in float64
-    // rounded to float32 can differ from log2f in the last bit, which changes e only when the result
-    // lands exactly on k + 0.5.
+    // NOTE: MLX takes log2 in float32 (C log2f on Linux, the simd library's log2 on Apple) and
+    // rounds it to w's dtype. Math.log2 in float64 rounded to float32 can differ from those in the
+    // last bit, which changes e only when the result lands exactly on k + 0.5.
     const exponent = scale === 0 ? 0 : roundHalfToEven(r(Math.fround(Math.log2(scale))));
     const divisor = r(powerOfTwo(exponent));
 

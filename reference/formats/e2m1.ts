@@ -3,7 +3,7 @@
  * magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6.
  */
 import type { FloatDType } from "../../spec/types.ts";
-import { roundToDType } from "./float.ts";
+import { roundToDType, ulpOf } from "./float.ts";
 
 /** The value of each code 0..15. Code 8 is -0. */
 export const E2M1_VALUES: readonly number[] = Object.freeze([
@@ -26,26 +26,37 @@ export function e2m1ToNumber(code: number): number {
  * tie; for example a float32 value of 2^30 is equally far from every table value, and gives code 0.
  */
 export function numberToE2m1(value: number, distanceDType?: FloatDType): number {
-  // In exact arithmetic every value beyond ±6 is nearest to ±6; the float64 differences used below
-  // would lose that for huge values, so those are settled first.
-  if (distanceDType === undefined && value > 6 && value !== Infinity) return 7;
-  if (distanceDType === undefined && value < -6 && value !== -Infinity) return 15;
+  const bestCode = nearestCode(value);
+  if (distanceDType === undefined || bestCode === 0) return bestCode;
 
-  let bestCode = 0;
-  let bestDistance = distanceTo(value, 0, distanceDType);
-
-  for (let code = 1; code < 16; code++) {
-    const distance = distanceTo(value, code, distanceDType);
-    if (distance < bestDistance) {
-      bestDistance = distance;
-      bestCode = code;
-    }
+  // Rounding is monotonic, so no rounded distance falls below the winner's. It can only create a
+  // tie, and a tie with a lower code hands the first-minimum scan to that code. Only codes whose
+  // float64 distance lies within one ulp of the winner's rounded distance are rounded and compared.
+  const target = Math.abs(roundToDType(value - E2M1_VALUES[bestCode], distanceDType));
+  const margin = ulpOf(target, distanceDType);
+  for (let code = 0; code < bestCode; code++) {
+    const distance = Math.abs(value - E2M1_VALUES[code]);
+    if (distance - target > margin) continue;
+    if (Math.abs(roundToDType(value - E2M1_VALUES[code], distanceDType)) === target) return code;
   }
 
   return bestCode;
 }
 
-function distanceTo(value: number, code: number, distanceDType: FloatDType | undefined): number {
-  const difference = value - E2M1_VALUES[code];
-  return Math.abs(distanceDType === undefined ? difference : roundToDType(difference, distanceDType));
+/** Upper bounds of the magnitude buckets of codes 0..6: the midpoints between table values. */
+const MIDPOINTS = [0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5];
+
+/**
+ * Returns the first minimum of the exact distances: the nearest magnitude with ties to the smaller
+ * one, then the sign. Near zero +0 (code 0) wins over -0 (code 8), and NaN or ±infinity give 0.
+ */
+function nearestCode(value: number): number {
+  if (!Number.isFinite(value)) return 0;
+
+  const magnitude = Math.abs(value);
+  let index = 0;
+  while (index < MIDPOINTS.length && magnitude > MIDPOINTS[index]) index++;
+
+  if (index === 0 || value > 0) return index;
+  return index + 8;
 }

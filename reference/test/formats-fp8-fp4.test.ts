@@ -132,17 +132,19 @@ describe("E8M0", () => {
   });
 });
 
-/** Nearest-value E2M1 by thresholds at the midpoints, ties to the lower code (the positive one near zero). */
+/** First minimum of the exact distances |value - table[code]|, compared as BigInt multiples of 2^-SCALE. */
 function e2m1Oracle(value: number): number {
   if (!Number.isFinite(value)) return 0;
 
-  const magnitude = Math.abs(value);
-  const upperBounds = [0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5];
-  let index = upperBounds.findIndex((bound) => magnitude <= bound);
-  if (index < 0) index = 7;
-
-  if (index === 0) return 0;
-  return value < 0 ? index + 8 : index;
+  const distance = (code: number): bigint => {
+    const difference = exactOfDouble(value) - exactOfDouble(E2M1_VALUES[code]);
+    return difference < 0n ? -difference : difference;
+  };
+  let best = 0;
+  for (let code = 1; code < 16; code++) {
+    if (distance(code) < distance(best)) best = code;
+  }
+  return best;
 }
 
 describe("E2M1", () => {
@@ -168,7 +170,7 @@ describe("E2M1", () => {
     expect(numberToE2m1(Number.NaN, "bfloat16")).toBe(0);
   });
 
-  it("matches the threshold oracle", () => {
+  it("matches the exact first-minimum oracle", () => {
     fc.assert(
       fc.property(fc.double({ min: -10, max: 10, noNaN: true }), (value) => {
         expect(numberToE2m1(value)).toBe(e2m1Oracle(value));
