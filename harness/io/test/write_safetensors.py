@@ -113,14 +113,59 @@ def e4m3(byte):
     return sign * (1 + Fraction(mantissa, 8)) * Fraction(2) ** (exponent - 7)
 
 
-def weight_value(job, row, column):
-    """Return the exact dequantized weight of the logical matrix at (row, column)."""
+def nested_shape(values):
+    """Return the shape of a nested list."""
+    shape = []
+    while isinstance(values, list):
+        shape.append(len(values))
+        values = values[0]
+    return shape
+
+
+def matrices(values, depth):
+    """Flatten the batch levels of a nested list of matrices, in row-major batch order."""
+    if depth == 0:
+        return [values]
+    return [matrix for item in values for matrix in matrices(item, depth - 1)]
+
+
+def broadcast(a, b):
+    """Return the NumPy broadcast of two batch shapes, or raise ValueError."""
+    rank = max(len(a), len(b))
+    a = [1] * (rank - len(a)) + a
+    b = [1] * (rank - len(b)) + b
+    if any(x != y and x != 1 and y != 1 for x, y in zip(a, b)):
+        raise ValueError(f"batch shapes {a} and {b} do not broadcast")
+    return [max(x, y) for x, y in zip(a, b)]
+
+
+def source_index(index, shape):
+    """Return the flat batch index that broadcast `index` reads from a tensor with batch `shape`."""
+    index = index[len(index) - len(shape) :]
+    flat = 0
+    for position, size in zip(index, shape):
+        flat = flat * size + (0 if size == 1 else position)
+    return flat
+
+
+def multi_indices(shape):
+    """Yield every index of `shape` in row-major order."""
+    if not shape:
+        yield []
+        return
+    for first in range(shape[0]):
+        for rest in multi_indices(shape[1:]):
+            yield [first] + rest
+
+
+def weight_value(job, matrix, row, column):
+    """Return the exact dequantized weight of one logical matrix at (row, column)."""
     mode = job["mode"]
     group = column // job["group_size"]
-    code = job["codes"][row][column]
-    scale = job["scales"]["values"][row][group]
+    code = job["code_matrices"][matrix][row][column]
+    scale = job["scale_matrices"][matrix][row][group]
     if mode == "affine":
-        return Fraction(scale) * code + Fraction(job["biases"]["values"][row][group])
+        return Fraction(scale) * code + Fraction(job["bias_matrices"][matrix][row][group])
     if mode == "mxfp4":
         return Fraction(2) ** (scale - 127) * Fraction(E2M1[code])
     if mode == "mxfp8":
@@ -136,39 +181,59 @@ def output_dtype(job):
     return dtypes.pop() if len(dtypes) == 1 else "float32"
 
 
+def flat(values):
+    return [value for matrix in values for row in matrix for value in row]
+
+
 def qmm_job(job):
+    """Write the input file of one call and the file with its exact output y.
+
+    `codes`, `scales.values` and `biases.values` are nested lists of matrices: (R, C) codes and
+    (R, C/G) scales, with leading batch levels when w is batched.
+    """
     bits, transpose = job["bits"], job["transpose"]
-    codes = job["codes"]
-    rows, columns = len(codes), len(codes[0])
-    scale_rows = job["scales"]["values"]
-    groups = len(scale_rows[0])
+    code_shape = nested_shape(job["codes"])
+    w_batch, (rows, columns) = code_shape[:-2], code_shape[-2:]
+    depth = len(w_batch)
+    job["code_matrices"] = matrices(job["codes"], depth)
+    job["scale_matrices"] = matrices(job["scales"]["values"], depth)
+    groups = len(job["scale_matrices"][0][0])
 
     scales_dtype = "U8" if job["mode"] != "affine" else DTYPE_NAMES[job["scales"]["dtype"]]
-    flat_scales = [value for row in scale_rows for value in row]
+    words = [word for matrix in job["code_matrices"] for word in pack_rows(matrix, bits)]
     tensors = [
         ("x", DTYPE_NAMES[job["x"]["dtype"]], job["x"]["shape"], encode_values(DTYPE_NAMES[job["x"]["dtype"]], job["x"]["values"])),
-        ("w", "U32", [rows, columns * bits // 32], encode_values("U32", pack_rows(codes, bits))),
-        ("scales", scales_dtype, [rows, groups], encode_values(scales_dtype, flat_scales)),
+        ("w", "U32", w_batch + [rows, columns * bits // 32], encode_values("U32", words)),
+        ("scales", scales_dtype, w_batch + [rows, groups], encode_values(scales_dtype, flat(job["scale_matrices"]))),
     ]
     if "biases" in job:
+        job["bias_matrices"] = matrices(job["biases"]["values"], depth)
         biases_dtype = DTYPE_NAMES[job["biases"]["dtype"]]
-        flat_biases = [value for row in job["biases"]["values"] for value in row]
-        tensors.append(("biases", biases_dtype, [rows, groups], encode_values(biases_dtype, flat_biases)))
+        tensors.append(("biases", biases_dtype, w_batch + [rows, groups], encode_values(biases_dtype, flat(job["bias_matrices"]))))
     write_file(job["out"], tensors, job.get("metadata"))
 
     x_shape = job["x"]["shape"]
     K = x_shape[-1]
+    M = 1 if len(x_shape) == 1 else x_shape[-2]
     N = rows if transpose else columns
+    x_batch = x_shape[:-2]
+    if w_batch and len(x_shape) <= 2:
+        raise ValueError("a batched w needs x of rank 3 or more")
+    out_batch = broadcast(x_batch, w_batch)
     x_values = job["x"]["values"]
+
     outputs = []
-    for start in range(0, len(x_values), K):
-        x_row = x_values[start : start + K]
-        for n in range(N):
-            total = Fraction(0)
-            for k in range(K):
-                weight = weight_value(job, n, k) if transpose else weight_value(job, k, n)
-                total += Fraction(x_row[k]) * weight
-            outputs.append(total)
+    for index in multi_indices(out_batch):
+        x_matrix = source_index(index, x_batch)
+        matrix = source_index(index, w_batch)
+        for m in range(M):
+            x_row = x_values[(x_matrix * M + m) * K : (x_matrix * M + m + 1) * K]
+            for n in range(N):
+                total = Fraction(0)
+                for k in range(K):
+                    weight = weight_value(job, matrix, n, k) if transpose else weight_value(job, matrix, k, n)
+                    total += Fraction(x_row[k]) * weight
+                outputs.append(total)
 
     out_dtype = DTYPE_NAMES[output_dtype(job)]
     out_values = [float(value) for value in outputs]
@@ -178,7 +243,8 @@ def qmm_job(job):
     y_bytes = encode_values(out_dtype, out_values)
     if [Fraction(value) for value in decode_values(out_dtype, y_bytes)] != outputs:
         raise ValueError("an expected value is not exactly representable in the output dtype; pick another case")
-    write_file(job["expected_out"], [("y", out_dtype, x_shape[:-1] + [N], y_bytes)], job.get("metadata"))
+    out_shape = [N] if len(x_shape) == 1 else out_batch + [M, N]
+    write_file(job["expected_out"], [("y", out_dtype, out_shape, y_bytes)], job.get("metadata"))
 
 
 def main():

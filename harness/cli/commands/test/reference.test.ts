@@ -103,6 +103,19 @@ const VALID_CASES: Record<string, Record<string, unknown>> = {
     codes: codes(2, 32, 16, 13),
     scales: { dtype: "uint8", values: [[0x38, 0x30], [0x3c, 0xb8]] },
   },
+  "affine batches broadcast": {
+    mode: "affine", bits: 4, group_size: 32, transpose: true,
+    x: { dtype: "float32", shape: [2, 1, 2, 64], values: values(256, [-1, 0.5, 1, 2], 14) },
+    codes: [0, 1, 2].map((matrix) => codes(2, 64, 16, 15 + matrix)),
+    scales: { dtype: "float32", values: [[[0.5, 1], [-0.25, 2]], [[1, 1], [0.125, -1]], [[-0.5, 0.25], [4, 1]]] },
+    biases: { dtype: "float32", values: [[[1, 0], [0.5, -2]], [[0, 0], [-1, 1]], [[2, -0.5], [0, 0.25]]] },
+  },
+  "mxfp4 batched untransposed": {
+    mode: "mxfp4", bits: 4, group_size: 32, transpose: false,
+    x: { dtype: "float32", shape: [2, 2, 3], values: [1, -1, 0.5, 2, 0, -2, 0.25, 1, -0.5, 4, 1, 1] },
+    codes: [codes(3, 32, 16, 18)],
+    scales: { dtype: "uint8", values: [[[127], [120], [130]]] },
+  },
 };
 
 describe("reference command on valid files", () => {
