@@ -3,5 +3,6 @@ import type { Command } from "../command.ts";
 import { diffCommand } from "./diff.ts";
 import { referenceCommand } from "./reference.ts";
 import { runCommand } from "./run.ts";
+import { vectorsCommand } from "./vectors.ts";
 
-export const COMMANDS: readonly Command[] = [runCommand, referenceCommand, diffCommand];
+export const COMMANDS: readonly Command[] = [runCommand, referenceCommand, diffCommand, vectorsCommand];

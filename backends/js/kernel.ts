@@ -1,0 +1,131 @@
+/**
+ * The JS backend's kernel: quantized_matmul in plain TypeScript with typed arrays. Scales and
+ * biases are decoded once per call, codes are unpacked one weight row at a time, each row is
+ * dequantized to float64 (s·q+β with one rounding of the addition; fp-mode weights are exact),
+ * products and sums are float64, and each output element is rounded once to the output dtype.
+ * Nothing is allocated per element.
+ */
+import { e4m3ToNumber, E4M3_VALUES } from "../../reference/formats/e4m3.ts";
+import { E2M1_VALUES } from "../../reference/formats/e2m1.ts";
+import { e8m0ToNumber } from "../../reference/formats/e8m0.ts";
+import { broadcastSourceIndices } from "../../reference/matmul/batch.ts";
+import { unpackRowInto } from "../../reference/pack.ts";
+import type { ResolvedCall } from "../../reference/result.ts";
+import { tensorFromNumbers, tensorToNumbers } from "../../reference/tensor.ts";
+import { resolveCall } from "../../reference/validate.ts";
+import type { QmmInputs, QmmParamsInput, Tensor } from "../../spec/types.ts";
+
+/** Per-group scale and bias values of every weight matrix, and the element table of the fp modes. */
+interface DecodedWeights {
+  readonly scales: Float64Array;
+  /** Affine only. */
+  readonly biases?: Float64Array;
+  /** fp modes: the value of each element code. */
+  readonly elementValues?: Float64Array;
+}
+
+function decodeWeights(inputs: QmmInputs, call: ResolvedCall): DecodedWeights {
+  const mode = call.params.mode;
+  if (mode === "affine") return { scales: tensorToNumbers(inputs.scales), biases: tensorToNumbers(inputs.biases!) };
+
+  const bytes = inputs.scales.data as Uint8Array;
+  const scales = new Float64Array(bytes.length);
+  const decodeScale = mode === "nvfp4" ? e4m3ToNumber : e8m0ToNumber;
+  for (let index = 0; index < bytes.length; index++) scales[index] = decodeScale(bytes[index]);
+
+  const elementValues = mode === "mxfp8" ? E4M3_VALUES : Float64Array.from(E2M1_VALUES);
+  return { scales, elementValues };
+}
+
+/**
+ * Computes y = quantized_matmul(x, w, scales, biases) as described in the file header. Throws the
+ * reference validation's QmmError for invalid input (SPEC.md §9.1).
+ */
+export function jsQuantizedMatmul(inputs: QmmInputs, params: QmmParamsInput): Tensor {
+  const call = resolveCall(inputs, params);
+  const { M, K, N } = call;
+  const { transpose, bits, groupSize } = call.params;
+
+  // x keeps its values: the cast to the output dtype never narrows (SPEC.md §7.3).
+  const x = tensorToNumbers(inputs.x);
+  const words = inputs.w.data as Uint32Array;
+  const weights = decodeWeights(inputs, call);
+
+  const rows = transpose ? N : K;
+  const cols = transpose ? K : N;
+  const wordsPerRow = (cols * bits) / 32;
+  const groupsPerRow = cols / groupSize;
+  const matrixCount = call.wBatch.reduce((product, size) => product * size, 1);
+  const batchCount = call.outBatch.reduce((product, size) => product * size, 1);
+  const xSources = broadcastSourceIndices(call.outBatch, call.xBatch);
+  const wSources = broadcastSourceIndices(call.outBatch, call.wBatch);
+
+  const out = new Float64Array(batchCount * M * N);
+  const codes = new Uint8Array(cols);
+  const row = new Float64Array(cols);
+
+  for (let matrix = 0; matrix < matrixCount; matrix++) {
+    const batches: number[] = [];
+    for (let b = 0; b < batchCount; b++) if (wSources[b] === matrix) batches.push(b);
+    if (batches.length === 0) continue;
+
+    for (let r = 0; r < rows; r++) {
+      unpackRowInto(words, (matrix * rows + r) * wordsPerRow, bits, cols, codes, 0);
+      dequantizeRow(weights, (matrix * rows + r) * groupsPerRow, groupSize, groupsPerRow, codes, row);
+
+      for (const b of batches) {
+        const xBase = xSources[b] * M * K;
+        const outBase = b * M * N;
+        if (transpose) {
+          for (let m = 0; m < M; m++) out[outBase + m * N + r] = dot(x, xBase + m * K, row, K);
+        } else {
+          for (let m = 0; m < M; m++) axpy(x[xBase + m * K + r], row, out, outBase + m * N, N);
+        }
+      }
+    }
+  }
+
+  return tensorFromNumbers(call.outDType, call.outShape, out);
+}
+
+function dequantizeRow(weights: DecodedWeights, scaleBase: number, groupSize: number, groups: number, codes: Uint8Array, row: Float64Array): void {
+  const { scales, biases, elementValues } = weights;
+
+  for (let g = 0; g < groups; g++) {
+    const scale = scales[scaleBase + g];
+    const start = g * groupSize;
+    const end = start + groupSize;
+
+    if (biases !== undefined) {
+      const bias = biases[scaleBase + g];
+      for (let c = start; c < end; c++) row[c] = scale * codes[c] + bias;
+    } else {
+      const table = elementValues!;
+      for (let c = start; c < end; c++) row[c] = scale * table[codes[c]];
+    }
+  }
+}
+
+/** Σ x[offset + k]·w[k] in float64 with four partial sums; any order is allowed by the declared variant. */
+function dot(x: Float64Array, offset: number, w: Float64Array, length: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+
+  for (; k + 4 <= length; k += 4) {
+    s0 += x[offset + k] * w[k];
+    s1 += x[offset + k + 1] * w[k + 1];
+    s2 += x[offset + k + 2] * w[k + 2];
+    s3 += x[offset + k + 3] * w[k + 3];
+  }
+  for (; k < length; k++) s0 += x[offset + k] * w[k];
+
+  return s0 + s1 + (s2 + s3);
+}
+
+/** out[offset + n] += a·w[n] for n < length. */
+function axpy(a: number, w: Float64Array, out: Float64Array, offset: number, length: number): void {
+  for (let n = 0; n < length; n++) out[offset + n] += a * w[n];
+}

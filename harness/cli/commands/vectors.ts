@@ -1,0 +1,200 @@
+/**
+ * `qmm-conformance vectors generate|verify|coverage|list`: maintains the golden vectors
+ * (spec/FILES.md §14) and shows what they cover.
+ */
+import { parseArgs } from "node:util";
+import { QmmError, formatIssue } from "../../../spec/errors.ts";
+import { FLOAT_DTYPES, MODES, MODE_RULES } from "../../../spec/types.ts";
+import { coverageReport } from "../../../vectors/generate/coverage.ts";
+import type { CoverageReport, CoverageRow } from "../../../vectors/generate/coverage.ts";
+import { VECTOR_FILES } from "../../../vectors/generate/files.ts";
+import { generateVectors, verifyVectors } from "../../../vectors/store/generate.ts";
+import { compilePattern } from "../../run/select.ts";
+import type { Command } from "../command.ts";
+
+const HELP = `Usage: qmm-conformance vectors SUBCOMMAND [OPTIONS]
+
+Subcommands:
+  generate [--file NAME]...  rebuild the vector files into vectors/.cache/ and rewrite
+                             vectors/manifest.json with their SHA-256 and the generator's
+  verify                     rebuild every file in memory and compare with the manifest;
+                             exit 1 when a generator source, a regenerated file or a cached
+                             file differs, naming the file and both hashes
+  coverage [--json]          print the coverage tables (mode × bits × group × dtype ×
+                             transpose, shape classes, value patterns, error codes) with gaps
+                             marked; exit 1 when there is a gap
+  list [--filter PATTERN] [--suite NAME]
+                             print the case IDs, without building data. PATTERN is a glob over
+                             the '/'-separated ID ('*' one segment, '**' any) or /regex/
+
+Options:
+  --dir PATH   vectors folder holding manifest.json and .cache/ (default: the repository's vectors/)
+  -h, --help   show this text
+`;
+
+/** The `vectors` command. */
+export const vectorsCommand: Command = {
+  name: "vectors",
+  summary: "generate, verify, list and show the coverage of the golden vectors",
+  run: runVectors,
+};
+
+async function runVectors(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        dir: { type: "string" },
+        file: { type: "string", multiple: true },
+        filter: { type: "string" },
+        suite: { type: "string", multiple: true },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+
+  const [subcommand, ...extra] = parsed.positionals;
+  if (parsed.values.help === true) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (extra.length > 0) return usageError(`unexpected arguments: ${extra.join(" ")}`);
+
+  const dir = parsed.values.dir;
+  try {
+    switch (subcommand) {
+      case "generate":
+        return await generate(dir, parsed.values.file);
+      case "verify":
+        return await verify(dir);
+      case "coverage":
+        return coverage(parsed.values.json === true);
+      case "list":
+        return list(parsed.values.filter, parsed.values.suite);
+      case undefined:
+        return usageError("missing SUBCOMMAND");
+      default:
+        return usageError(`unknown subcommand '${subcommand}'`);
+    }
+  } catch (error) {
+    if (error instanceof QmmError) {
+      process.stderr.write(`qmm-conformance vectors: ${formatIssue(error.issue)}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`qmm-conformance vectors: ${message}. Run 'qmm-conformance vectors --help' for usage.\n`);
+  return 2;
+}
+
+async function generate(dir: string | undefined, files: string[] | undefined): Promise<number> {
+  const started = performance.now();
+  const manifest = await generateVectors({
+    ...(dir === undefined ? {} : { dir }),
+    ...(files === undefined ? {} : { files }),
+    onFile: ({ entry, seconds }) => {
+      process.stdout.write(`${entry.name.padEnd(26)} ${String(entry.cases).padStart(4)} cases ${formatBytes(entry.bytes).padStart(9)} ${seconds.toFixed(2).padStart(6)} s  ${entry.sha256}\n`);
+    },
+  });
+
+  const cases = manifest.files.reduce((sum, entry) => sum + entry.cases, 0);
+  const bytes = manifest.files.reduce((sum, entry) => sum + entry.bytes, 0);
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${manifest.files.length} files, ${cases} cases, ${formatBytes(bytes)} in ${seconds.toFixed(1)} s; manifest written (generator ${manifest.generator.sha256})\n`);
+  return 0;
+}
+
+async function verify(dir: string | undefined): Promise<number> {
+  const problems = await verifyVectors({
+    ...(dir === undefined ? {} : { dir }),
+    onFile: (name, seconds) => process.stdout.write(`regenerated ${name} in ${seconds.toFixed(2)} s\n`),
+  });
+
+  if (problems.length === 0) {
+    process.stdout.write("OK: every generator source, regenerated file and cached file matches the manifest\n");
+    return 0;
+  }
+
+  for (const problem of problems) {
+    const hashes = problem.expected === undefined && problem.actual === undefined ? "" : ` (manifest ${problem.expected ?? "none"}, actual ${problem.actual ?? "none"})`;
+    process.stdout.write(`${problem.kind.toUpperCase()} ${problem.file}: ${problem.detail}${hashes}\n`);
+  }
+  process.stdout.write(`${problems.length} problem(s). If the change is intended, run 'qmm-conformance vectors generate' and commit vectors/manifest.json.\n`);
+  return 1;
+}
+
+function coverage(json: boolean): number {
+  const report = coverageReport();
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return report.gaps === 0 ? 0 : 1;
+  }
+
+  process.stdout.write(renderCoverage(report));
+  return report.gaps === 0 ? 0 : 1;
+}
+
+/** Renders the coverage report as plain-text tables; a gap shows as `GAP`. */
+export function renderCoverage(report: CoverageReport): string {
+  const lines: string[] = [];
+  const counts = Object.entries(report.caseCounts).map(([suite, n]) => `${suite} ${n}`);
+  lines.push(`Cases: ${counts.join(", ")}`, "");
+
+  const columns = FLOAT_DTYPES.flatMap((dtype) => [`${dtype}/t`, `${dtype}/n`]);
+  lines.push("Configurations (generated + exact suites): cases per dtype/transpose", `${"mode/bits/group".padEnd(18)}${columns.map((c) => c.padStart(11)).join("")}`);
+  const byKey = new Map(report.configs.map((row) => [row.key, row]));
+  for (const mode of MODES) {
+    for (const bits of MODE_RULES[mode].bits) {
+      for (const groupSize of MODE_RULES[mode].groupSizes) {
+        const cells = FLOAT_DTYPES.flatMap((dtype) => [true, false].map((t) => byKey.get(`${mode}/b${bits}/g${groupSize}/${dtype}/${t ? "t" : "n"}`)!));
+        lines.push(`${`${mode}/b${bits}/g${groupSize}`.padEnd(18)}${cells.map((row) => (row.gap ? "GAP" : String(row.count)).padStart(11)).join("")}`);
+      }
+    }
+  }
+
+  lines.push("", "Shape classes", ...rows(report.shapeClasses));
+  lines.push("", "Value patterns × mode (n/a: the pattern does not apply)", ...rows(report.patterns, true));
+  lines.push("", "Error codes (errors suite)", ...rows(report.errorCodes));
+  lines.push("", report.gaps === 0 ? "No gaps." : `${report.gaps} gap(s): add cases in vectors/generate/recipes.ts or errors.ts.`, "");
+  return lines.join("\n");
+}
+
+function rows(list: readonly CoverageRow[], zeroIsNotApplicable = false): string[] {
+  const width = Math.max(...list.map((row) => row.key.length));
+  return list.map((row) => `  ${row.key.padEnd(width)}  ${row.gap ? "GAP" : row.count === 0 && zeroIsNotApplicable ? "n/a" : String(row.count)}`);
+}
+
+function list(filter: string | undefined, suites: string[] | undefined): number {
+  const pattern = filter === undefined ? undefined : compilePattern(filter);
+  const known = new Set(VECTOR_FILES.map((file) => file.suite));
+  for (const suite of suites ?? []) {
+    if (!known.has(suite)) return usageError(`unknown suite '${suite}'; known suites: ${[...known].join(", ")}`);
+  }
+
+  let shown = 0;
+  for (const file of VECTOR_FILES) {
+    if (suites !== undefined && !suites.includes(file.suite)) continue;
+    for (const id of file.ids()) {
+      if (pattern !== undefined && !pattern.matches(id)) continue;
+      process.stdout.write(`${file.suite.padEnd(10)} ${id}\n`);
+      shown++;
+    }
+  }
+  process.stderr.write(`${shown} case(s)\n`);
+  return 0;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
