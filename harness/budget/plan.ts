@@ -26,10 +26,15 @@ export interface BudgetSetting {
    * ŵ to the weight dtype may overflow. Omit it when unknown, and that check is skipped.
    */
   readonly weightMagnitude?: number;
+  /**
+   * The largest finite scale value of the case (fp modes), needed when the variant applies the
+   * scale per group (`fpScaling: group-scaled`). Omit it for affine.
+   */
+  readonly scaleMagnitude?: number;
 }
 
 /** How the sum is formed, as the budget models it. */
-export type AccumulationModel = "exact" | "dequantize-dot" | "factored" | "split-k";
+export type AccumulationModel = "exact" | "dequantize-dot" | "factored" | "split-k" | "group-scaled";
 
 /** A budget prepared for one case; {@link elementBudget} evaluates it per element. */
 export type BudgetPlan =
@@ -50,6 +55,15 @@ export type BudgetPlan =
       readonly gammaN: number;
       /** The absolute subnormal term of the accumulation: a count of roundings times η. */
       readonly accumulationSubnormal: number;
+      /** A subnormal term proportional to X (group-scaled forms): added as this factor times X. */
+      readonly subnormalPerX: number;
+      /**
+       * For group-scaled forms, an intermediate that is not bounded by S' (Σ x·value before the
+       * scale, or x·scale) is at most this factor times X; 0 when there is none.
+       */
+      readonly intermediatePerX: number;
+      /** The max finite value of the accumulator format, which intermediatePerX·X must stay below. */
+      readonly accumulatorMax: number;
       /** Factor (1 + (K+2)·2^−52) that covers the float64 rounding of S, D and X in the reference. */
       readonly conditionInflation: number;
       /** The smallest max finite value among the accumulator, partial-sum and output formats. */
@@ -82,6 +96,12 @@ export interface UnmodelledVariant {
 
 const FLOAT64_UNIT = 2 ** -53;
 
+/** The largest magnitude of an E2M1 element (SPEC.md §3.3). */
+const E2M1_MAX = 6;
+
+/** The largest magnitude of a finite E4M3 element (SPEC.md §3.4). */
+const E4M3_MAX = 448;
+
 /**
  * Relative slack on B that covers the rounding of the budget formula itself, evaluated in float64
  * with round-to-nearest: fewer than 30 operations, each off by at most 2^−53 relative.
@@ -103,20 +123,27 @@ export function planBudget(setting: BudgetSetting): BudgetPlan | UnmodelledVaria
   }
 
   const factored = variant.form === "factored" && setting.mode === "affine" && setting.transpose;
-  if (factored && variant.splitK !== undefined) {
-    return { kind: "unmodelled", reason: `variant ${variant.name} combines the factored form with split-K, which has no derived bound` };
+  const groupScaled = variant.fpScaling === "group-scaled" && setting.mode !== "affine";
+  if ((factored || groupScaled) && variant.splitK !== undefined) {
+    return { kind: "unmodelled", reason: `variant ${variant.name} combines a per-group form with split-K, which has no derived bound` };
   }
 
-  const weightFormat: BudgetFormat = variant.weightRounding === "exact" ? "exact" : resolveFormat(variant.weightDType, outDType);
+  // The factored and group-scaled forms never form ŵ, so ŵ has no rounding of its own there.
+  const formsWeight = !factored && !groupScaled && variant.weightRounding !== "exact";
+  const weightFormat: BudgetFormat = formsWeight ? resolveFormat(variant.weightDType, outDType) : "exact";
   const accumulatorFormat = resolveFormat(variant.accumulator, outDType);
   const uAcc = unitRoundoff(accumulatorFormat);
   const etaAcc = subnormalError(accumulatorFormat);
+  const accumulatorMax = maxFinite(accumulatorFormat);
 
   let accumulation: AccumulationModel;
   let roundings: number;
   let u = uAcc;
   let accumulationSubnormal: number;
-  let overflowLimit = Math.min(maxFinite(accumulatorFormat), FORMATS[outDType].maxFinite);
+  let subnormalPerX = 0;
+  let intermediatePerX = 0;
+  let overflowLimit = Math.min(accumulatorMax, FORMATS[outDType].maxFinite);
+  let scaleMayOverflow = false;
 
   if (variant.splitK !== undefined) {
     const parts = variant.splitK.parts;
@@ -134,6 +161,27 @@ export function planBudget(setting: BudgetSetting): BudgetPlan | UnmodelledVaria
     accumulation = "factored";
     roundings = setting.groupSize + 2 * setting.groupCount;
     accumulationSubnormal = 2 * K * etaAcc;
+  } else if (groupScaled) {
+    accumulation = "group-scaled";
+    const elementMax = setting.mode === "mxfp8" ? E4M3_MAX : E2M1_MAX;
+    const scaleMax = setting.scaleMagnitude ?? Infinity;
+    scaleMayOverflow = scaleMax > accumulatorMax;
+    if (setting.transpose) {
+      // x·v rounded, gs − 1 group additions, ·s rounded, then G additions to the running sum. An
+      // underflow of x·v is scaled by s afterwards; converting s to the accumulator adds at most
+      // η per group, times |Σ x·v| ≤ elementMax·X.
+      roundings = setting.groupSize + setting.groupCount + 1;
+      accumulationSubnormal = (K * scaleMax + setting.groupCount) * etaAcc;
+      subnormalPerX = elementMax * etaAcc;
+      intermediatePerX = elementMax;
+    } else {
+      // (x·s)·v with both products rounded, then K additions into the output row. An underflow
+      // of x·s, and of s converted to the accumulator, is multiplied by |v| ≤ elementMax.
+      roundings = K + 1;
+      accumulationSubnormal = K * (elementMax + 1) * etaAcc;
+      subnormalPerX = elementMax * etaAcc;
+      intermediatePerX = scaleMax;
+    }
   } else {
     accumulation = "dequantize-dot";
     roundings = K - 1 + (variant.productRounding ? 1 : 0);
@@ -141,19 +189,22 @@ export function planBudget(setting: BudgetSetting): BudgetPlan | UnmodelledVaria
   }
 
   const weightMayOverflow =
-    weightFormat !== "exact" && setting.weightMagnitude !== undefined && setting.weightMagnitude > maxFinite(weightFormat);
+    scaleMayOverflow || (weightFormat !== "exact" && setting.weightMagnitude !== undefined && setting.weightMagnitude > maxFinite(weightFormat));
 
   return {
     kind: "bounded",
     outDType,
     nonFiniteClassFree: variant.nonFiniteClassFree,
-    weightRounding: variant.weightRounding,
+    weightRounding: formsWeight ? variant.weightRounding : "exact",
     weightFormat,
     accumulation,
     roundings,
     accumulationRoundoff: u,
     gammaN: gamma(roundings, u),
     accumulationSubnormal,
+    subnormalPerX,
+    intermediatePerX,
+    accumulatorMax,
     conditionInflation: 1 + (K + 2) * 2 ** -52,
     overflowLimit,
     weightMayOverflow,
@@ -188,7 +239,10 @@ export function elementBudget(
   const sPrime = S + weightTerm;
 
   const magnitude = plan.accumulation === "factored" ? D : sPrime;
-  const accumulationTerm = plan.gammaN * magnitude + plan.accumulationSubnormal;
+  // An absolute rounding error of a product or scale passes through the later additions too, so
+  // it grows by at most the factor (1 + γ_n).
+  const subnormalTerm = (plan.accumulationSubnormal + plan.subnormalPerX * X) * (1 + plan.gammaN);
+  const accumulationTerm = plan.gammaN * magnitude + subnormalTerm;
 
   // |exact| is y_exact rounded to float64, so |y_exact| ≤ |exact|·(1 + 2^−52).
   const exactMagnitude = Math.abs(exact) * (1 + 2 ** -52);
@@ -198,7 +252,8 @@ export function elementBudget(
   const bound = (weightTerm + accumulationTerm + roundingTerm + storageTerm) * EVALUATION_SLACK;
 
   const peak = Math.max(sPrime, plan.accumulation === "factored" ? D : 0) * (1 + plan.gammaN);
-  const mayOverflow = plan.weightMayOverflow || peak > plan.overflowLimit;
+  const intermediatePeak = plan.intermediatePerX * X * (1 + plan.gammaN);
+  const mayOverflow = plan.weightMayOverflow || peak > plan.overflowLimit || intermediatePeak > plan.accumulatorMax;
 
   return { bound, weightTerm, accumulationTerm, roundingTerm, storageTerm, mayOverflow };
 }

@@ -43,6 +43,7 @@ export function budgetSetting(
     reductionLength: condition.reductionLength,
     groupCount: condition.groupCount,
     weightMagnitude: weightMagnitude(mode, bits, inputs),
+    ...(mode === "affine" ? {} : { scaleMagnitude: scaleMagnitude(mode, inputs) }),
   };
 }
 
@@ -58,14 +59,22 @@ export function weightMagnitude(mode: Mode, bits: number, inputs: QmmInputs): nu
     return maxFiniteMagnitude(floatValues(inputs.scales)) * maxCode + (biases === null ? 0 : maxFiniteMagnitude(floatValues(biases)));
   }
 
-  if (mode === "nvfp4") return E4M3_MAX * E2M1_MAX;
+  const elementMax = mode === "mxfp8" ? E4M3_MAX : E2M1_MAX;
+  return scaleMagnitude(mode, inputs) * elementMax;
+}
 
-  const elementMax = mode === "mxfp4" ? E2M1_MAX : E4M3_MAX;
+/**
+ * Returns an upper bound on the scale values of an fp-mode call: the largest E8M0 scale
+ * (reserved bytes skipped), or the largest E4M3 value 448 for nvfp4.
+ */
+export function scaleMagnitude(mode: Exclude<Mode, "affine">, inputs: QmmInputs): number {
+  if (mode === "nvfp4") return E4M3_MAX;
+
   let maxByte = 0;
   for (const byte of inputs.scales.data as Uint8Array) {
     if (byte !== E8M0_RESERVED && byte > maxByte) maxByte = byte;
   }
-  return 2 ** (maxByte - 127) * elementMax;
+  return 2 ** (maxByte - 127);
 }
 
 function maxFiniteMagnitude(values: Float64Array): number {

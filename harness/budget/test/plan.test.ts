@@ -137,9 +137,9 @@ describe("elementBudget", () => {
     const plan = bounded(setting(VARIANTS["sequential/compute"], { outDType: "float16", reductionLength: 16 }));
     const budget = elementBudget(plan, 0.5, 1, 1, 1);
     expectRelative(budget.weightTerm, 0.000977576711194144);
-    expectRelative(budget.accumulationTerm, 0.007882190039608583);
+    expectRelative(budget.accumulationTerm, 0.007882193794231876);
     expect(budget.roundingTerm).toBe(2 ** -12);
-    expectRelative(budget.bound, 0.009103907375802814);
+    expectRelative(budget.bound, 0.009103911130426107);
   });
 
   it("factored/f32, bfloat16 output, uses D", () => {
@@ -155,8 +155,8 @@ describe("elementBudget", () => {
     const plan = bounded(setting(VARIANTS["split-k/f32"], { outDType: "float16", reductionLength: 100 }));
     const budget = elementBudget(plan, 1, 2, 2, 7);
     expectRelative(budget.weightTerm, 0.000976771116256736);
-    expectRelative(budget.accumulationTerm, 0.02073361440485948);
-    expectRelative(budget.bound, 0.022198666771116406);
+    expectRelative(budget.accumulationTerm, 0.020733647750526562);
+    expectRelative(budget.bound, 0.022198700116783487);
   });
 
   it("float64 accumulation without product rounding", () => {
@@ -165,6 +165,45 @@ describe("elementBudget", () => {
     const budget = elementBudget(plan, 2, 3, 3, 1);
     expectRelative(budget.accumulationTerm, 2.9976021664879337e-15);
     expectRelative(budget.bound, 1.1920929277042844e-7);
+  });
+
+  it("group-scaled mxfp4, transpose", () => {
+    const plan = bounded(setting(VARIANTS["mlx-cpu"], { mode: "mxfp4", outDType: "float16", reductionLength: 64, groupCount: 2, scaleMagnitude: 8 }));
+    expect(plan.accumulation).toBe("group-scaled");
+    expect(plan.roundings).toBe(35);
+    const budget = elementBudget(plan, 1, 4, 4, 3);
+    expect(budget.weightTerm).toBe(0);
+    expectRelative(budget.accumulationTerm, 0.06956406890368955);
+    expectRelative(budget.bound, 0.07005235015368991);
+  });
+
+  it("group-scaled mxfp8, no transpose", () => {
+    const plan = bounded(
+      setting(VARIANTS["mlx-cpu"], { mode: "mxfp8", transpose: false, outDType: "bfloat16", reductionLength: 32, groupCount: 32, scaleMagnitude: 0.25 }),
+    );
+    expect(plan.roundings).toBe(33);
+    const budget = elementBudget(plan, -0.5, 2, 2, 5);
+    expectRelative(budget.accumulationTerm, 0.29596412556054036);
+    expectRelative(budget.bound, 0.29791725056054147);
+  });
+
+  it("group-scaled intermediate overflow", () => {
+    // Σ x·v before the scale can overflow float16 even when S is small: 6·X > 65504.
+    const plan = bounded(setting(VARIANTS["mlx-cpu"], { mode: "mxfp4", outDType: "float16", reductionLength: 32, groupCount: 1, scaleMagnitude: 2 ** -10 }));
+    expect(elementBudget(plan, 1, 20, 20, 12000).mayOverflow).toBe(true);
+    expect(elementBudget(plan, 1, 20, 20, 100).mayOverflow).toBe(false);
+  });
+
+  it("scale beyond the accumulator overflows", () => {
+    const plan = bounded(setting(VARIANTS["mlx-cpu"], { mode: "mxfp4", outDType: "float16", reductionLength: 32, groupCount: 1, scaleMagnitude: 2 ** 16 }));
+    expect(plan.weightMayOverflow).toBe(true);
+  });
+
+  it("factored form has no weight term", () => {
+    const plan = bounded(setting(VARIANTS["factored/f32-w32"], { reductionLength: 64, groupCount: 2 }));
+    expect(plan.weightFormat).toBe("exact");
+    const elsewhere = bounded(setting(VARIANTS["factored/f32-w32"], { transpose: false, reductionLength: 64, groupCount: 64 }));
+    expect(elsewhere.weightFormat).toBe("float32");
   });
 
   it("accumulation overflow sets mayOverflow", () => {
