@@ -69,8 +69,15 @@ export function jsQuantizedMatmul(inputs: QmmInputs, params: QmmParamsInput): Te
     for (let b = 0; b < batchCount; b++) if (wSources[b] === matrix) batches.push(b);
     if (batches.length === 0) continue;
 
+    // One output row against a transposed weight: dequantize inside the dot, so the row is read once.
+    const singleRow = transpose && batches.length === 1 && M === 1 && weights.biases !== undefined;
+
     for (let r = 0; r < rows; r++) {
       unpackRowInto(words, (matrix * rows + r) * wordsPerRow, bits, cols, codes, 0);
+      if (singleRow) {
+        out[batches[0] * N + r] = affineDot(x, xSources[batches[0]] * K, codes, weights, (matrix * rows + r) * groupsPerRow, groupSize, groupsPerRow);
+        continue;
+      }
       dequantizeRow(weights, (matrix * rows + r) * groupsPerRow, groupSize, groupsPerRow, codes, row);
 
       for (const b of batches) {
@@ -104,6 +111,25 @@ function dequantizeRow(weights: DecodedWeights, scaleBase: number, groupSize: nu
       for (let c = start; c < end; c++) row[c] = scale * table[codes[c]];
     }
   }
+}
+
+/** Σ_k x[offset + k]·(s·q_k + β) for one affine weight row, with the same roundings as dequantizeRow then dot. */
+function affineDot(x: Float64Array, offset: number, codes: Uint8Array, weights: DecodedWeights, scaleBase: number, groupSize: number, groups: number): number {
+  const scales = weights.scales;
+  const biases = weights.biases!;
+  let s0 = 0;
+  let s1 = 0;
+
+  for (let g = 0; g < groups; g++) {
+    const scale = scales[scaleBase + g];
+    const bias = biases[scaleBase + g];
+    const start = g * groupSize;
+    for (let c = start; c < start + groupSize; c += 2) {
+      s0 += x[offset + c] * (scale * codes[c] + bias);
+      s1 += x[offset + c + 1] * (scale * codes[c + 1] + bias);
+    }
+  }
+  return s0 + s1;
 }
 
 /** Σ x[offset + k]·w[k] in float64 with four partial sums; any order is allowed by the declared variant. */
