@@ -163,7 +163,9 @@ export const VARIANTS = {
     weightDType: "compute",
     productRounding: true,
     fpScaling: "group-scaled",
-    nonFiniteClassFree: false,
+    // Rounding s·q and then +β can turn a small nonzero ŵ into 0 (s·q and β cancel), so an
+    // infinite x meets 0 and gives NaN where the exact result is ±inf.
+    nonFiniteClassFree: true,
   },
 } as const satisfies Record<string, NumericsVariant>;
 

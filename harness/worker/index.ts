@@ -17,6 +17,9 @@ import type { RequestOutcome } from "./process.ts";
 export { MAX_FRAME_BYTES } from "./frame.ts";
 export { PROTOCOL_VERSION } from "./messages.ts";
 
+/** The parameter keys a `run` request can carry (as QmmParamsInput names them). */
+const WIRE_PARAM_KEYS: ReadonlySet<string> = new Set(["mode", "transpose", "groupSize", "bits"]);
+
 /** Options of {@link createWorkerBackend}. */
 export interface WorkerBackendOptions {
   /** Seconds to wait for the handshake and for each reply before the worker is killed. */
@@ -125,6 +128,11 @@ export function createWorkerBackend(command: string, args: readonly string[], op
   }
 
   async function runOne(call: BackendCall): Promise<CallOutcome> {
+    const unknownKeys = Object.keys(call.params).filter((key) => !WIRE_PARAM_KEYS.has(key));
+    if (unknownKeys.length > 0) {
+      return { kind: "unsupported", reason: `the worker protocol carries only mode, transpose, group_size and bits, and this case also has ${unknownKeys.join(", ")}` };
+    }
+
     const id = nextId++;
     const tensors: Record<string, WireTensor> = {
       x: tensorToWire(call.inputs.x),

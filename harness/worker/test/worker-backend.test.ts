@@ -195,3 +195,15 @@ describe("worker backend cases", () => {
     expect(lines.at(-1)).toBe("fake worker: case hang/2");
   });
 });
+
+describe("worker backend parameters", () => {
+  it("reports an unknown parameter key as unsupported", async () => {
+    const backend = fake();
+    const request = call("ok/1");
+    const outcomes = await backend.run([{ ...request, params: { mode: "affine", group_size: 64 } as never }, call("ok/after")]);
+
+    expect(outcomes[0].kind).toBe("unsupported");
+    if (outcomes[0].kind === "unsupported") expect(outcomes[0].reason).toContain("group_size");
+    expectOk(outcomes[1]);
+  });
+});
