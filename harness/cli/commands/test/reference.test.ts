@@ -138,6 +138,39 @@ describe("reference command on valid files", () => {
     expect(actual.tensors.get("y")).toEqual(reference.tensors.get("y"));
   });
 
+  it("applies the non-finite rules element by element", async () => {
+    // Rows of x: +inf at k = 0, −inf at k = 1, NaN at k = 2, all finite. Rows of W: finite with
+    // ŵ = 0 at k = 0 and ŵ = −1 at k = 1, an infinite scale with q = 0 at k = 5 (so ŵ is NaN there),
+    // and a −inf bias.
+    const row = (special: number, value: string) => Array.from({ length: 32 }, (_, k) => (k === special ? value : k % 3 === 0 ? 1 : 0.5));
+    const x = [...row(0, "inf"), ...row(1, "-inf"), ...row(2, "nan"), ...row(-1, "")];
+    const weightCodes = codes(3, 32, 16, 30).map((line, n) => line.map((code, k) => (n === 0 && k === 0 ? 4 : code)));
+    weightCodes[0][1] = 0;
+    weightCodes[1][5] = 0;
+    const job = {
+      mode: "affine", bits: 4, group_size: 32, transpose: true,
+      x: { dtype: "float32", shape: [4, 32], values: x },
+      codes: weightCodes,
+      scales: { dtype: "float32", values: [[0.25], ["inf"], [1]] },
+      biases: { dtype: "float32", values: [[-1], [0], ["-inf"]] },
+    };
+    const input = join(folder, "nonfinite.in.safetensors");
+    const expected = join(folder, "nonfinite.expected.safetensors");
+    const output = join(folder, "nonfinite.out.safetensors");
+    await python({ kind: "qmm", out: input, expected_out: expected, metadata: { group_size: "32" }, ...job });
+
+    const result = await runCli([input, "--out", output]);
+    expect(result.exitCode).toBe(0);
+
+    const actual = (await readSafetensors(output)).tensors.get("y")!.data as Float32Array;
+    const reference = (await readSafetensors(expected)).tensors.get("y")!.data as Float32Array;
+    expect([...reference].filter(Number.isNaN).length).toBeGreaterThan(0);
+    expect([...reference].filter((value) => value === Infinity).length).toBeGreaterThan(0);
+    expect([...reference].filter((value) => value === -Infinity).length).toBeGreaterThan(0);
+    expect([...reference].filter(Number.isFinite).length).toBeGreaterThan(0);
+    expect([...actual].map(String)).toEqual([...reference].map(String));
+  });
+
   it("takes the defaults for missing and None metadata", async () => {
     const job = VALID_CASES["affine 3-bit transposed"];
     const defaults = {
