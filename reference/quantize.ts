@@ -2,7 +2,8 @@
  * The reference quantize (SPEC.md §12): MLX's CPU algorithm for all four modes, step by step, with
  * each floating-point operation rounded where MLX rounds it. Affine runs MLX's C++ kernel, which
  * computes in float32. The fp modes run MLX's graph fallback, whose array operations compute in the
- * weight's dtype. float32 emulation is exact because a float64 result of +, -, × or ÷ on float32
+ * weight's dtype. Where MLX's source and its pip release 0.32.4 differ, this follows the release,
+ * checked against it byte for byte. float32 emulation is exact because a float64 result of +, -, × or ÷ on float32
  * operands, rounded again to float32, equals the directly rounded result (53 ≥ 2·24 + 2). The
  * same argument covers float16 and bfloat16 results.
  *
@@ -172,9 +173,14 @@ function quantizeAffine(values: Float64Array, params: QmmParams, codes: Uint8Arr
 }
 
 /**
- * MLX's CPU fallback for mxfp4 and mxfp8, with every array operation in w's dtype (`r` rounds).
- * The shared exponent is e = rint(log2(amax / elem_max)), or 0 for an all-zero group, the elements
- * are w / 2^e encoded as E2M1 (distances in w's dtype) or E4M3, and the scale byte is e + 127.
+ * MLX's CPU path for mxfp4 and mxfp8, with every array operation in w's dtype (`r` rounds). The
+ * shared exponent is e = ceil(log2(s)) for s = amax / elem_max rounded to w's dtype, or 0 when s is
+ * 0. The elements are w / 2^e encoded as E2M1 (distances in w's dtype) or E4M3, and the scale byte
+ * is e + 127 modulo 256. The ceiling is exact: s just above a power of two 2^k gives k + 1.
+ *
+ * This matches MLX 0.32.4 from pip (CPU, x86-64), checked byte for byte on random and edge-case
+ * groups. The MLX source around 0.32.2 rounds the exponent with rint instead, so other releases
+ * may give e one lower for groups whose log2(s) has a fraction below one half.
  */
 function quantizeMx(values: Float64Array, dtype: FloatDType, params: QmmParams, codes: Uint8Array): Uint8Array {
   const r = (value: number): number => roundToDType(value, dtype);
@@ -187,10 +193,7 @@ function quantizeMx(values: Float64Array, dtype: FloatDType, params: QmmParams, 
     const amax = groupAbsMax(values, start, groupSize);
     const scale = r(amax / elementMax);
 
-    // NOTE: MLX takes log2 in float32 (C log2f on Linux, the simd library's log2 on Apple) and
-    // rounds it to w's dtype. Math.log2 in float64 rounded to float32 can differ from those in the
-    // last bit, which changes e only when the result lands exactly on k + 0.5.
-    const exponent = scale === 0 ? 0 : roundHalfToEven(r(Math.fround(Math.log2(scale))));
+    const exponent = scale === 0 ? 0 : ceilLog2(scale);
     const divisor = r(powerOfTwo(exponent));
 
     for (let index = start; index < start + groupSize; index++) {
@@ -198,10 +201,9 @@ function quantizeMx(values: Float64Array, dtype: FloatDType, params: QmmParams, 
       codes[index] = params.mode === "mxfp4" ? numberToE2m1(scaled, dtype) : numberToE4m3(scaled);
     }
 
-    // NOTE: MLX converts e + 127 (a float in w's dtype) to uint8 without a clamp. C++ leaves a
-    // negative float-to-uint8 conversion undefined; this wraps modulo 256, as x86-64 builds are
-    // expected to (not checked against a run of MLX). Only float32 groups with amax/elem_max below
-    // 2^-127.5 reach it, and a result of 255 is a reserved E8M0 code.
+    // MLX stores e + 127 without a clamp. Only float32 groups with s ≤ 2^-128 go below 0, and they
+    // wrap: MLX 0.32.4 on x86-64 gives byte 253 for s = 2^-130. Byte 255 (s in (2^-129, 2^-128])
+    // is the reserved E8M0 code, which quantized_matmul then rejects.
     scaleBytes[group] = (((exponent + 127) % 256) + 256) % 256;
   }
 
@@ -232,6 +234,14 @@ function quantizeNvfp4(values: Float64Array, dtype: FloatDType, codes: Uint8Arra
   }
 
   return scaleBytes;
+}
+
+/** Returns ceil(log2(value)) exactly for a positive finite value. */
+function ceilLog2(value: number): number {
+  let exponent = Math.floor(Math.log2(value));
+  if (powerOfTwo(exponent) > value) exponent -= 1;
+  if (powerOfTwo(exponent + 1) <= value) exponent += 1;
+  return powerOfTwo(exponent) === value ? exponent : exponent + 1;
 }
 
 /** max |v| over a group; a NaN anywhere makes the result NaN, as MLX's max reduction propagates NaN. */

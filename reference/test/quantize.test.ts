@@ -36,6 +36,13 @@ function unsignedZeros(values: ArrayLike<number>): number[] {
   return Array.from(values, (value) => value + 0);
 }
 
+function nextFloat32Above(value: number): number {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, value);
+  view.setUint32(0, view.getUint32(0) + 1);
+  return view.getFloat32(0);
+}
+
 function reconstruct(result: ReturnType<typeof quantize>, params: { mode: string; groupSize: number; bits: number }): Float64Array {
   const { hi, lo } = dequantize(result.w, result.scales, result.biases, params, { allowReserved: true });
   return hi.map((value, index) => value + lo[index]);
@@ -166,7 +173,7 @@ describe("quantize affine properties", () => {
 });
 
 describe("quantize mx hand cases", () => {
-  it("encodes mxfp4 with e = rint(log2(amax/6))", () => {
+  it("encodes mxfp4 with e = ceil(log2(amax/6))", () => {
     // amax = 6: 6/6 = 1, e = 0, byte 127. Elements /1: 6 → code 7, -3 → 13, 0.75 ties between 0.5
     // (code 1) and 1 (code 2) and goes to the lower code 1.
     const w = tensorFromNumbers("float32", [1, 32], group([6, -3, 0.75], 32));
@@ -176,23 +183,38 @@ describe("quantize mx hand cases", () => {
     expect(codesOf(result, 4, 1, 32).slice(0, 4)).toEqual([7, 13, 1, 0]);
   });
 
-  it("rounds log2 in bfloat16 as MLX does", () => {
-    // amax = 67·2^-12. amax/6 = 0.0027262 rounds in bfloat16 to 179·2^-16 = 0.0027313. log2 of that is
-    // -8.51618, which bfloat16 (spacing 2^-4 in [8, 16)) rounds to -8.5, and rint(-8.5) = -8: byte 119.
-    // Exact arithmetic would give rint(-8.5189) = -9. The element amax·2^8 = 4.1875 is nearest to 4, code 6.
-    const w = tensorFromNumbers("bfloat16", [1, 32], group([67 * 2 ** -12], 32));
+  it("rounds the exponent up just above a power of two", () => {
+    // amax = 1544 (bfloat16): 1544/6 = 257.33 rounds in bfloat16 (spacing 2 there) to 258 = 2^8·1.0078,
+    // so e = ceil(log2(258)) = 9 and the byte is 136. A log2 rounded to bfloat16 would read 8.0 and give 8.
+    // The element 1544/2^9 = 3.015625 is nearest to 3, code 5.
+    const w = tensorFromNumbers("bfloat16", [1, 32], group([1544], 32));
     const result = quantize(w, { mode: "mxfp4" });
-    expect([...result.scales.data]).toEqual([119]);
-    expect(codesOf(result, 4, 1, 32)[0]).toBe(6);
+    expect([...result.scales.data]).toEqual([136]);
+    expect(codesOf(result, 4, 1, 32)[0]).toBe(5);
+
+    // In float32, the next value above 6·2^-9 gives s one ulp above 2^-9, e = -8 and byte 119.
+    const above = nextFloat32Above(6 * 2 ** -9);
+    const single = quantize(tensorFromNumbers("float32", [1, 32], group([above], 32)), { mode: "mxfp4" });
+    expect([...single.scales.data]).toEqual([119]);
+    expect([...quantize(tensorFromNumbers("float32", [1, 32], group([6 * 2 ** -9], 32)), { mode: "mxfp4" }).scales.data]).toEqual([118]);
   });
 
-  it("encodes mxfp8 and saturates the top element", () => {
-    // amax = 1: log2(1/448) = -8.807, e = -9, byte 118. 1·2^9 = 512 saturates to 0x7E (448).
-    // fround(0.01)·512 = 5.12 rounds to E4M3 5.0 = (1 + 2/8)·2^2, code (9 << 3) | 2 = 0x4A.
+  it("encodes mxfp8 elements with the ceiling exponent", () => {
+    // amax = 1: log2(1/448) = -8.807, e = -8, byte 119. 1·2^8 = 256 = 2^8 is code (15 << 3) = 0x78.
+    // fround(0.01)·256 = 2.56 rounds to E4M3 2.5 = (1 + 2/8)·2^1, code (8 << 3) | 2 = 0x42.
     const w = tensorFromNumbers("float32", [1, 32], group([1, 0.01, -0.01], 32));
     const result = quantize(w, { mode: "mxfp8" });
-    expect([...result.scales.data]).toEqual([118]);
-    expect(codesOf(result, 8, 1, 32).slice(0, 4)).toEqual([0x7e, 0x4a, 0xca, 0]);
+    expect([...result.scales.data]).toEqual([119]);
+    expect(codesOf(result, 8, 1, 32).slice(0, 4)).toEqual([0x78, 0x42, 0xc2, 0]);
+  });
+
+  it("wraps the scale byte below 2^-127", () => {
+    // amax = 6·2^-130 in float32: e = -130 and e + 127 = -3 wraps to byte 253. The elements divide by
+    // 2^-130 exactly: 6·2^-130 → 6 (code 7), 3·2^-130 → 3 (code 5).
+    const w = tensorFromNumbers("float32", [1, 32], group([6 * 2 ** -130, 3 * 2 ** -130], 32));
+    const result = quantize(w, { mode: "mxfp4" });
+    expect([...result.scales.data]).toEqual([253]);
+    expect(codesOf(result, 4, 1, 32).slice(0, 2)).toEqual([7, 5]);
   });
 
   it("gives byte 127 and code 0 for a zero group", () => {
