@@ -2,6 +2,9 @@
  * Opens the golden-case source of a run: the vector store's `loadSuites`, imported lazily so that
  * a missing or broken store becomes a load failure in the report instead of a crash.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { specIssue } from "../../spec/errors.ts";
 import type { GoldenCase, LoadFailure } from "../../vectors/case.ts";
 
@@ -11,12 +14,23 @@ export interface SourceOptions {
   readonly vectorsDir?: string;
   /** Suites to load; empty means all. */
   readonly suites: readonly string[];
+  /** Keeps only the case IDs that pass, before their tensors are decoded. */
+  readonly filter?: (caseId: string) => boolean;
 }
 
 /** The loader module of the vector store. */
 const LOADER_MODULE = "../../vectors/load.ts";
 
-type LoadSuites = (options: { dir?: string; suites?: readonly string[] }) => AsyncIterable<GoldenCase | LoadFailure>;
+/** The default vector folder, for reading its manifest. */
+const DEFAULT_VECTORS_DIR = fileURLToPath(new URL("../../vectors/", import.meta.url));
+
+interface LoadSuitesOptions {
+  readonly dir?: string;
+  readonly suites?: readonly string[];
+  readonly filter?: (id: string) => boolean;
+}
+
+type LoadSuites = (options: LoadSuitesOptions) => AsyncIterable<GoldenCase | LoadFailure>;
 
 /** Yields the golden cases of the selected suites, or one load failure if the store cannot be opened. */
 export async function* openCaseSource(options: SourceOptions): AsyncGenerator<GoldenCase | LoadFailure> {
@@ -31,5 +45,28 @@ export async function* openCaseSource(options: SourceOptions): AsyncGenerator<Go
     return;
   }
 
-  yield* loadSuites({ ...(options.vectorsDir === undefined ? {} : { dir: options.vectorsDir }), ...(options.suites.length > 0 ? { suites: options.suites } : {}) });
+  yield* loadSuites({
+    ...(options.vectorsDir === undefined ? {} : { dir: options.vectorsDir }),
+    ...(options.suites.length > 0 ? { suites: options.suites } : {}),
+    ...(options.filter === undefined ? {} : { filter: options.filter }),
+  });
+}
+
+/**
+ * Returns the number of cases the manifest lists for the selected suites (before any filter), or
+ * undefined when the manifest cannot be read. Only the progress bar uses it.
+ */
+export async function countManifestCases(vectorsDir: string | undefined, suites: readonly string[]): Promise<number | undefined> {
+  try {
+    const text = await readFile(join(vectorsDir ?? DEFAULT_VECTORS_DIR, "manifest.json"), "utf8");
+    const manifest = JSON.parse(text) as { files?: { suite?: unknown; cases?: unknown }[] };
+    let total = 0;
+    for (const file of manifest.files ?? []) {
+      if (suites.length > 0 && !suites.includes(String(file.suite))) continue;
+      if (typeof file.cases === "number") total += file.cases;
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
 }

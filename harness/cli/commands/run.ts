@@ -14,9 +14,9 @@ import { renderJunit } from "../../report/junit.ts";
 import { createProgress } from "../../run/progress.ts";
 import { probeBackend, runConformance } from "../../run/runner.ts";
 import type { KnownDivergence, RunOptions } from "../../run/runner.ts";
-import { compilePattern, parseShard } from "../../run/select.ts";
+import { compilePattern, inShard, parseShard } from "../../run/select.ts";
 import type { Shard } from "../../run/select.ts";
-import { openCaseSource } from "../../run/source.ts";
+import { countManifestCases, openCaseSource } from "../../run/source.ts";
 import type { RunReport } from "../../run/records.ts";
 import type { Command } from "../command.ts";
 
@@ -157,6 +157,12 @@ async function runRun(argv: readonly string[]): Promise<number> {
   }
 
   const { backends, knownDivergences } = await selectBackends(parsed);
+  const pattern = parsed.filter === undefined ? null : compilePattern(parsed.filter);
+  const shard = parsed.shard;
+  const selected = (caseId: string) => (pattern === null || pattern.matches(caseId)) && (shard === undefined || inShard(caseId, shard));
+  const narrowed = pattern !== null || shard !== undefined;
+  const expectedCases = narrowed ? undefined : await countManifestCases(parsed.vectorsDir, parsed.suites);
+
   const options: RunOptions = {
     suites: parsed.suites,
     required: parsed.required,
@@ -167,11 +173,16 @@ async function runRun(argv: readonly string[]): Promise<number> {
     ...(parsed.filter === undefined ? {} : { filter: parsed.filter }),
     ...(parsed.shard === undefined ? {} : { shard: parsed.shard }),
     ...(parsed.vectorsDir === undefined ? {} : { vectorsDir: parsed.vectorsDir }),
+    ...(expectedCases === undefined ? {} : { expectedCases }),
   };
 
   let report: RunReport;
   try {
-    const source = openCaseSource({ suites: parsed.suites, ...(parsed.vectorsDir === undefined ? {} : { vectorsDir: parsed.vectorsDir }) });
+    const source = openCaseSource({
+      suites: parsed.suites,
+      ...(narrowed ? { filter: selected } : {}),
+      ...(parsed.vectorsDir === undefined ? {} : { vectorsDir: parsed.vectorsDir }),
+    });
     report = await runConformance(backends, source, options);
   } finally {
     await Promise.allSettled(backends.map((backend) => backend.close?.()));
