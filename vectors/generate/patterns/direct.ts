@@ -132,9 +132,11 @@ export const subnormal: ValuePattern = {
     const info = FORMAT_INFO[cfg.xDType];
     const levels = moderateLevels(cfg);
 
+    // Σ of K random-sign terms of size 2^(ex+ew)·rms(level) is about √K times one term; aim at 2^-2 of the smallest normal.
+    const levelRms = Math.sqrt(levels.reduce((sum, v) => sum + v * v, 0) / levels.length);
     const weightExponent = clampScaleExponent(cfg, Math.floor(info.minNormalExponent / 2));
-    const target = info.minNormalExponent - 2 - Math.ceil(Math.log2(Math.sqrt(K)));
-    const xExponent = Math.max(info.minNormalExponent - info.precision + 1, target - weightExponent - 1);
+    const target = info.minNormalExponent - 2 - Math.ceil(Math.log2(Math.sqrt(K) * levelRms));
+    const xExponent = Math.max(info.minNormalExponent - info.precision + 1, target - weightExponent);
 
     const spec: DirectWeightSpec = {
       scaleExponent: () => weightExponent,

@@ -150,31 +150,54 @@ export const nonFiniteX: ValuePattern = {
 };
 
 /**
- * NaN and ±inf in affine scales and biases (SPEC.md §8.3): inf·0 gives NaN where a code is 0,
- * opposite infinities give NaN, and a non-finite group poisons every output that reads it.
+ * NaN and ±inf in affine scales and biases (SPEC.md §8.3). Transposed: weight row classes get a
+ * NaN scale, a +inf or −inf bias, or a +inf scale in group 0, where x is non-negative, so outputs
+ * become NaN, +inf and −inf; a zero x in that group turns inf·0 into NaN for odd rows of x.
+ * Untransposed: four reduction rows carry the poison in different column groups.
  */
 export const nonFiniteScales: ValuePattern = {
   name: "nonfinite-scales-biases",
-  summary: "affine scales and biases with NaN, +inf and −inf in a few groups; zeros in x",
+  summary: "affine scales and biases with NaN, +inf and −inf in chosen groups; inf·0 from zeros in x",
   unsupported: (cfg) => (cfg.mode === "affine" ? undefined : "only affine scales and biases can be non-finite"),
   build(cfg, rng) {
-    const base = inputs(cfg, normalValues(rng, xElementCount(cfg)), normalValues(rng, weightCount(cfg), 0.5));
+    const { K } = cfg.shape;
+    const x = normalValues(rng, xElementCount(cfg));
+    const base = inputs(cfg, x, normalValues(rng, weightCount(cfg), 0.5));
     const scales = tensorToNumbers(base.scales);
     const biases = tensorToNumbers(base.biases!);
+    const { rows, cols } = logicalWeightShape(cfg);
+    const groups = cols / cfg.groupSize;
+    const poison = (matrix: number, r: number, g: number, target: Float64Array, value: number) => {
+      target[(matrix * rows + r) * groups + g] = value;
+    };
 
-    const poison = [Number.NaN, Infinity, -Infinity];
-    for (let index = 0; index < scales.length; index++) {
-      if (!rng.chance(0.15)) continue;
-      const value = rng.pick(poison);
-      if (rng.chance(0.5)) scales[index] = value;
-      else biases[index] = value;
+    for (let matrix = 0; matrix < weightMatrixCount(cfg.shape); matrix++) {
+      if (cfg.transpose) {
+        for (let r = 0; r < rows; r++) {
+          const kind = r % 5;
+          if (kind === 0) poison(matrix, r, 0, scales, Number.NaN);
+          if (kind === 1) poison(matrix, r, 0, biases, Infinity);
+          if (kind === 2) poison(matrix, r, 0, biases, -Infinity);
+          if (kind === 3) poison(matrix, r, 0, scales, Infinity);
+        }
+      } else {
+        poison(matrix, 1 % rows, 0, biases, Infinity);
+        poison(matrix, 2 % rows, 1 % groups, biases, -Infinity);
+        poison(matrix, 3 % rows, 2 % groups, scales, Number.NaN);
+        poison(matrix, 4 % rows, groups - 1, scales, Infinity);
+      }
     }
 
-    const x = tensorToNumbers(base.x);
-    for (let index = 0; index < x.length; index++) if (rng.chance(0.1)) x[index] = 0;
+    const xValues = tensorToNumbers(base.x);
+    for (let row = 0; row < xValues.length / K; row++) {
+      if (cfg.transpose) {
+        for (let k = 0; k < cfg.groupSize; k++) xValues[row * K + k] = Math.abs(xValues[row * K + k]);
+      }
+      if (row % 2 === 1) xValues[row * K + (cfg.transpose ? 0 : 1 % K)] = 0;
+    }
 
     return {
-      x: xTensor(cfg, x),
+      x: xTensor(cfg, xValues),
       w: base.w,
       scales: tensorFromNumbers(base.scales.dtype, base.scales.shape, scales),
       biases: tensorFromNumbers(base.biases!.dtype, base.biases!.shape, biases),

@@ -1,0 +1,295 @@
+import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Encoder } from "@msgpack/msgpack";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { GoldenCase, LoadFailure } from "../case.ts";
+import { buildErrorCases } from "../generate/errors.ts";
+import { buildRecipe } from "../generate/build.ts";
+import { generatedRecipes } from "../generate/recipes.ts";
+import { isLoadFailure, loadSuites } from "../load.ts";
+import { encodeCase } from "../store/codec.ts";
+import { encodeVectorFile, readVectorFile, sha256Hex } from "../store/file.ts";
+import { generateVectors, verifyVectors } from "../store/generate.ts";
+import { readManifest, formatManifest } from "../store/manifest.ts";
+import { vectorsCommand } from "../../harness/cli/commands/vectors.ts";
+
+let dir: string;
+let cases: GoldenCase[];
+
+async function collect(items: AsyncIterable<GoldenCase | LoadFailure>): Promise<{ cases: GoldenCase[]; failures: LoadFailure[] }> {
+  const out = { cases: [] as GoldenCase[], failures: [] as LoadFailure[] };
+  for await (const item of items) {
+    if (isLoadFailure(item)) out.failures.push(item);
+    else out.cases.push(item);
+  }
+  return out;
+}
+
+/** Writes a file of header + the given raw records (already MessagePack-encodable objects). */
+async function writeRecords(name: string, records: unknown[], caseCount = records.length): Promise<string> {
+  const encoder = new Encoder({ sortKeys: true, ignoreUndefined: true });
+  const parts = [encoder.encode({ format: "qmm-conformance-vectors", version: 1, suite: "generated", name, caseCount }), ...records.map((record) => encoder.encode(record))];
+  const path = join(dir, name);
+  await writeFile(path, Buffer.concat(parts.map((part) => Buffer.from(part))));
+  return path;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "qmm-vectors-"));
+  const recipes = generatedRecipes().filter((r) => r.id.includes("/M3_K256_N7/")).slice(0, 3);
+  cases = recipes.map(buildRecipe);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("vector file round trip", () => {
+  it("reads back every case bit for bit", async () => {
+    const path = join(dir, "round-trip.msgpack");
+    await writeFile(path, encodeVectorFile("generated", "round-trip.msgpack", cases));
+    const { cases: loaded, failures } = await collect(readVectorFile(path));
+
+    expect(failures).toEqual([]);
+    expect(loaded.map((c) => c.id)).toEqual(cases.map((c) => c.id));
+    const sorted = new Encoder({ sortKeys: true });
+    for (const [index, golden] of loaded.entries()) {
+      expect(Buffer.from(sorted.encode(encodeCase(golden))).equals(Buffer.from(sorted.encode(encodeCase(cases[index]))))).toBe(true);
+    }
+  });
+
+  it("skips cases the filter rejects", async () => {
+    const path = join(dir, "filtered.msgpack");
+    await writeFile(path, encodeVectorFile("generated", "filtered.msgpack", cases));
+    const { cases: loaded } = await collect(readVectorFile(path, { filter: (id) => id === cases[1].id }));
+    expect(loaded.map((c) => c.id)).toEqual([cases[1].id]);
+  });
+});
+
+describe("vector file bad input", () => {
+  it("reports a truncated file and keeps earlier cases", async () => {
+    const bytes = encodeVectorFile("generated", "truncated.msgpack", cases);
+    const path = join(dir, "truncated.msgpack");
+    await writeFile(path, bytes.subarray(0, bytes.length - 100));
+    const { cases: loaded, failures } = await collect(readVectorFile(path));
+
+    expect(loaded.map((c) => c.id)).toEqual(cases.slice(0, 2).map((c) => c.id));
+    expect(failures).toHaveLength(1);
+    expect(failures[0].issue.code).toBe("E_FILE_FORMAT");
+    expect(failures[0].file).toBe(path);
+    expect(failures[0].issue.message).toContain("truncated");
+  });
+
+  it("reports a corrupted header", async () => {
+    const bytes = encodeVectorFile("generated", "corrupt.msgpack", cases).slice();
+    bytes[0] = 0xc1;
+    const path = join(dir, "corrupt.msgpack");
+    await writeFile(path, bytes);
+    const { cases: loaded, failures } = await collect(readVectorFile(path));
+
+    expect(loaded).toEqual([]);
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_FILE_FORMAT"]);
+  });
+
+  it("reports a hash mismatch with both hashes", async () => {
+    const bytes = encodeVectorFile("generated", "hashed.msgpack", cases);
+    const path = join(dir, "hashed.msgpack");
+    await writeFile(path, bytes);
+    const wrong = "0".repeat(64);
+    const { cases: loaded, failures } = await collect(readVectorFile(path, { sha256: wrong }));
+
+    expect(loaded).toEqual([]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0].issue.code).toBe("E_HASH_MISMATCH");
+    expect(failures[0].issue.values.expected).toBe(wrong);
+    expect(failures[0].issue.values.actual).toBe(sha256Hex(bytes));
+  });
+
+  it("reports data that contradicts its shape, naming case and field", async () => {
+    const bad = encodeCase(cases[1]);
+    bad.inputs.scales = { ...bad.inputs.scales, data: bad.inputs.scales.data.subarray(0, bad.inputs.scales.data.length - 2) };
+    const path = await writeRecords("length.msgpack", [encodeCase(cases[0]), bad, encodeCase(cases[2])]);
+    const { cases: loaded, failures } = await collect(readVectorFile(path));
+
+    expect(loaded.map((c) => c.id)).toEqual([cases[0].id, cases[2].id]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0].issue.code).toBe("E_DATA_LENGTH");
+    expect(failures[0].caseId).toBe(cases[1].id);
+    expect(failures[0].issue.path).toEqual(["cases", cases[1].id, "inputs", "scales", "data"]);
+  });
+
+  it("rejects a declared size over the limit before allocating", async () => {
+    const bad = encodeCase(cases[0]);
+    bad.inputs.x = { ...bad.inputs.x, shape: [2 ** 24, 2 ** 24] };
+    const path = await writeRecords("huge.msgpack", [bad]);
+    const { failures } = await collect(readVectorFile(path));
+
+    expect(failures).toHaveLength(1);
+    expect(failures[0].issue.code).toBe("E_TOO_LARGE");
+    expect(failures[0].issue.path).toEqual(["cases", cases[0].id, "inputs", "x", "shape"]);
+  });
+
+  it("rejects a bin length over the limit", async () => {
+    const path = join(dir, "bin-limit.msgpack");
+    await writeFile(path, encodeVectorFile("generated", "bin-limit.msgpack", cases));
+    const { failures } = await collect(readVectorFile(path, { limits: { maxFileBytes: 2 ** 30, maxTensorBytes: 64, maxRank: 8 } }));
+
+    expect(failures).toHaveLength(1);
+    expect(failures[0].issue.code).toBe("E_TOO_LARGE");
+  });
+
+  it("rejects a file over the size limit", async () => {
+    const path = join(dir, "file-limit.msgpack");
+    await writeFile(path, encodeVectorFile("generated", "file-limit.msgpack", cases));
+    const { failures } = await collect(readVectorFile(path, { limits: { maxFileBytes: 1000, maxTensorBytes: 2 ** 29, maxRank: 8 } }));
+
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_TOO_LARGE"]);
+  });
+
+  it("rejects an expected y that contradicts the inputs", async () => {
+    const bad = encodeCase(cases[0]);
+    if (bad.expected.kind !== "value") throw new Error("value case expected");
+    bad.expected.y = { ...bad.expected.y, shape: [bad.expected.y.shape[1], bad.expected.y.shape[0]] };
+    const path = await writeRecords("contradiction.msgpack", [bad]);
+    const { failures } = await collect(readVectorFile(path));
+
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_FILE_FORMAT"]);
+    expect(failures[0].caseId).toBe(cases[0].id);
+  });
+
+  it("reports a record with a missing field", async () => {
+    const bad = { ...encodeCase(cases[0]) } as Record<string, unknown>;
+    delete bad.inputs;
+    const path = await writeRecords("missing-field.msgpack", [bad, encodeCase(cases[1])]);
+    const { cases: loaded, failures } = await collect(readVectorFile(path));
+
+    expect(loaded.map((c) => c.id)).toEqual([cases[1].id]);
+    expect(failures[0].issue.code).toBe("E_FILE_FORMAT");
+    expect(failures[0].caseId).toBe(cases[0].id);
+    expect(failures[0].issue.path).toContain("inputs");
+  });
+
+  it("reports a case count that differs from the header", async () => {
+    const path = await writeRecords("count.msgpack", [encodeCase(cases[0])], 2);
+    const { cases: loaded, failures } = await collect(readVectorFile(path));
+
+    expect(loaded).toHaveLength(1);
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_FILE_FORMAT"]);
+    expect(failures[0].issue.path).toEqual(["header", "caseCount"]);
+  });
+
+  it("reports a missing file", async () => {
+    const { failures } = await collect(readVectorFile(join(dir, "absent.msgpack")));
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_FILE_FORMAT"]);
+  });
+});
+
+describe("loadSuites", () => {
+  let vectorsDir: string;
+
+  beforeAll(async () => {
+    vectorsDir = join(dir, "suite");
+    await mkdir(vectorsDir, { recursive: true });
+    await generateVectors({ dir: vectorsDir, files: ["errors.msgpack", "exact-mxfp8.msgpack"] });
+  });
+
+  it("loads the generated files of a folder", async () => {
+    const { cases: loaded, failures } = await collect(loadSuites({ dir: vectorsDir }));
+    expect(failures).toEqual([]);
+    expect(loaded.filter((c) => c.suite === "errors")).toHaveLength(buildErrorCases().length);
+    expect(loaded.filter((c) => c.suite === "exact").every((c) => c.exactTier === true)).toBe(true);
+  });
+
+  it("selects suites and filters IDs", async () => {
+    const { cases: loaded } = await collect(loadSuites({ dir: vectorsDir, suites: ["errors"], filter: (id) => id.includes("E_RANK") }));
+    expect(loaded.length).toBe(3);
+    expect(loaded.every((c) => c.id.startsWith("errors/E_RANK/"))).toBe(true);
+  });
+
+  it("reports an unknown suite and goes on", async () => {
+    const { cases: loaded, failures } = await collect(loadSuites({ dir: vectorsDir, suites: ["errors", "nonexistent"] }));
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_PARAM_INVALID"]);
+    expect(loaded.length).toBeGreaterThan(0);
+  });
+
+  it("reports a missing manifest", async () => {
+    const { failures } = await collect(loadSuites({ dir: join(dir, "no-such-folder") }));
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_FILE_FORMAT"]);
+  });
+
+  it("reports an altered file and loads the others", async () => {
+    const altered = join(dir, "altered");
+    await generateVectors({ dir: altered, files: ["errors.msgpack", "exact-mxfp8.msgpack"] });
+    const path = join(altered, ".cache", "errors.msgpack");
+    const bytes = await readFile(path);
+    bytes[bytes.length - 1] ^= 1;
+    await writeFile(path, bytes);
+
+    const { cases: loaded, failures } = await collect(loadSuites({ dir: altered }));
+    expect(failures).toHaveLength(1);
+    expect(failures[0].issue.code).toBe("E_HASH_MISMATCH");
+    expect(failures[0].file).toBe(path);
+    expect(loaded.every((c) => c.suite === "exact")).toBe(true);
+    expect(loaded.length).toBe(6);
+  });
+});
+
+describe("vectors verify", () => {
+  let verifyDir: string;
+
+  beforeAll(async () => {
+    verifyDir = join(dir, "verify");
+    await generateVectors({ dir: verifyDir, files: ["errors.msgpack"] });
+  });
+
+  it("passes on fresh data", async () => {
+    expect(await verifyVectors({ dir: verifyDir })).toEqual([]);
+  });
+
+  it("detects a changed byte in a cached file", async () => {
+    const path = join(verifyDir, ".cache", "errors.msgpack");
+    const original = await readFile(path);
+    const changed = Buffer.from(original);
+    changed[Math.floor(changed.length / 2)] ^= 0x40;
+    await writeFile(path, changed);
+
+    const problems = await verifyVectors({ dir: verifyDir });
+    await writeFile(path, original);
+
+    expect(problems).toHaveLength(1);
+    expect(problems[0].kind).toBe("altered-cache");
+    expect(problems[0].file).toBe(".cache/errors.msgpack");
+    expect(problems[0].actual).toBe(sha256Hex(changed));
+  });
+
+  it("detects a manifest hash that regenerated data does not match", async () => {
+    const manifest = await readManifest(verifyDir);
+    const edited = { ...manifest, files: manifest.files.map((f) => ({ ...f, sha256: "f".repeat(64) })) };
+    const path = join(verifyDir, "manifest.json");
+    const original = await readFile(path, "utf8");
+    await writeFile(path, formatManifest(edited));
+
+    const problems = await verifyVectors({ dir: verifyDir });
+    const exitCode = await vectorsCommand.run(["verify", "--dir", verifyDir]);
+    await writeFile(path, original);
+
+    expect(problems.map((p) => p.kind)).toContain("changed-data");
+    expect(problems.find((p) => p.kind === "changed-data")?.file).toBe("errors.msgpack");
+    expect(exitCode).toBe(1);
+  });
+
+  it("detects a stale generator source", async () => {
+    const manifest = await readManifest(verifyDir);
+    const [first] = Object.keys(manifest.generator.sources);
+    const edited = { ...manifest, generator: { ...manifest.generator, sources: { ...manifest.generator.sources, [first]: "0".repeat(64) } } };
+    const path = join(verifyDir, "manifest.json");
+    const original = await readFile(path, "utf8");
+    await writeFile(path, formatManifest(edited));
+
+    const problems = await verifyVectors({ dir: verifyDir });
+    await writeFile(path, original);
+
+    expect(problems.map((p) => `${p.kind} ${p.file}`)).toEqual([`stale-sources ${first}`]);
+  });
+});
