@@ -18,6 +18,16 @@ function formatRatio(value: number): string {
   return value.toPrecision(4);
 }
 
+/**
+ * Formats an error/budget ratio so that a passing ratio never displays as 1 or more: values below 1
+ * are truncated to three decimals (0.99998 shows as 0.999), others get four significant digits.
+ */
+export function formatBudgetRatio(value: number): string {
+  if (!Number.isFinite(value)) return formatNumber(value);
+  if (value < 1) return (Math.floor(value * 1000) / 1000).toFixed(3);
+  return value.toPrecision(4);
+}
+
 const HEADER = ["", "position", "got", "exact", "expected y", "budget", "error (ulp)", "error/budget", "verdict"];
 
 function tableRows(rows: readonly ElementRow[], marked: number): string[][] {
@@ -29,7 +39,7 @@ function tableRows(rows: readonly ElementRow[], marked: number): string[][] {
     formatNumber(row.expected),
     Number.isFinite(row.bound) ? row.bound.toPrecision(4) : formatNumber(row.bound),
     Number.isNaN(row.errorUlps) ? "-" : formatRatio(row.errorUlps),
-    formatRatio(row.ratio),
+    formatBudgetRatio(row.ratio),
     row.failure ?? (row.mayOverflow ? "ok (may overflow)" : "ok"),
   ]);
 }

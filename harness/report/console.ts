@@ -3,7 +3,7 @@
  * of each failure with its rerun line, and a closing hint.
  */
 import { formatIssueLine } from "./issue.ts";
-import { formatNumber, renderTable } from "../diagnose/render.ts";
+import { formatBudgetRatio, renderTable } from "../diagnose/render.ts";
 import type { CaseRecord, RunReport } from "../run/records.ts";
 import { nextSteps } from "./hint.ts";
 
@@ -60,7 +60,7 @@ function renderSummary(report: RunReport): string {
       extra ? `${failed} (${extra})` : String(failed),
       String(row.unsupported),
       String(row.known),
-      row.worstRatio === null ? "-" : formatNumber(Number(row.worstRatio.toPrecision(3))),
+      row.worstRatio === null ? "-" : formatBudgetRatio(row.worstRatio),
     ];
   });
   return renderTable(header, rows, "");

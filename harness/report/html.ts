@@ -2,7 +2,7 @@
  * The HTML report: one self-contained file (inline CSS, no scripts or external assets) with the
  * backends, the summary table, load failures and every failure with its located diff.
  */
-import { formatNumber } from "../diagnose/render.ts";
+import { formatBudgetRatio } from "../diagnose/render.ts";
 import type { CaseRecord, RunReport } from "../run/records.ts";
 import { nextSteps } from "./hint.ts";
 import { formatIssueLine } from "./issue.ts";
@@ -43,7 +43,7 @@ export function renderHtml(report: RunReport): string {
 
   const summaryRows = report.summary.map((entry) => {
     const failed = entry.failed + entry.crashed + entry.timeout;
-    const worst = entry.worstRatio === null ? "-" : formatNumber(Number(entry.worstRatio.toPrecision(3)));
+    const worst = entry.worstRatio === null ? "-" : formatBudgetRatio(entry.worstRatio);
     return row(
       [entry.backend, entry.suite, String(entry.passed + entry.unexpectedPass), String(failed), String(entry.unsupported), String(entry.known), worst],
       failed > 0 ? "bad" : "good",

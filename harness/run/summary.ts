@@ -41,5 +41,7 @@ export function summarize(records: readonly CaseRecord[]): SummaryRow[] {
     if (ratio !== undefined && (row.worstRatio === null || ratio > row.worstRatio)) row.worstRatio = ratio;
   }
 
-  return [...rows.values()];
+  // Group rows by backend, in the order backends first appear, and keep suites in first-seen order.
+  const backendOrder = [...new Set(records.map((record) => record.backend))];
+  return [...rows.values()].sort((a, b) => backendOrder.indexOf(a.backend) - backendOrder.indexOf(b.backend));
 }
