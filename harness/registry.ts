@@ -14,11 +14,11 @@ export interface RegisteredBackend {
 
 /** Options that some backends take. */
 export interface RegistryOptions {
-  /** The longest one call may take, in seconds (worker backends kill a worker that exceeds it). */
+  /** The maximum time one call may take, in seconds (worker backends kill a worker that exceeds it). */
   readonly timeoutSeconds: number;
 }
 
-/** A built-in backend: the module to import and the export that holds the Backend record. */
+/** A built-in backend: the module to import and the export that contains the Backend record. */
 interface BuiltinBackend {
   readonly module: string;
   readonly exportName: string;
@@ -105,7 +105,7 @@ export function splitCommandLine(text: string): string[] {
   return words;
 }
 
-/** A backend that always probes unavailable with the given reason and fix. */
+/** Creates a backend that always probes unavailable with the given reason and fix. */
 export function unavailableBackend(name: string, reason: string, fix?: string): Backend {
   return {
     name,

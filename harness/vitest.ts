@@ -36,7 +36,7 @@ export interface ConformanceSuiteOptions {
   readonly vectorsDir?: string;
   /** Cases the backend is known to fail, with the reason for each. */
   readonly knownDivergences?: readonly KnownDivergence[];
-  /** The longest one case may take, in seconds. Default 120. */
+  /** The maximum time one case may take, in seconds. Default 120. */
   readonly timeoutSeconds?: number;
   /** Fail instead of skipping when the backend is unavailable. Default false. */
   readonly require?: boolean;

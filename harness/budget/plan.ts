@@ -33,7 +33,7 @@ export interface BudgetSetting {
   readonly scaleMagnitude?: number;
 }
 
-/** How the sum is formed, as the budget models it. */
+/** The budget's model of how the sum is formed. */
 export type AccumulationModel = "exact" | "dequantize-dot" | "factored" | "split-k" | "group-scaled";
 
 /** A budget prepared for one case; {@link elementBudget} evaluates it per element. */

@@ -1,5 +1,5 @@
 /**
- * Patterns read from the size of the errors rather than their position: errors that equal the
+ * Patterns read from the size of the errors rather than their position. An error can equal the
  * contribution of the last group along K (a dropped or doubled tail group), the bias part of that
  * group, or a raw scale or bias value. The contributions come from the exact reference run on
  * masked inputs, so they are exact up to the float64 storage of `exact`.

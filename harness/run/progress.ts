@@ -6,7 +6,7 @@
 /** Counts shown while a run is under way. */
 export interface ProgressCounts {
   readonly done: number;
-  /** The number of cases expected in total, when the case source knows it. */
+  /** The expected total number of cases, when the case source provides it. */
   readonly total?: number;
   readonly failed: number;
 }

@@ -41,7 +41,7 @@ export const failurePatternSchema = z.object({
 /** A failure pattern. */
 export type FailurePattern = z.output<typeof failurePatternSchema>;
 
-/** Why a case failed, with the facts to locate the problem. */
+/** The reason a case failed, with the facts that locate the problem. */
 export const failureSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("values"),
@@ -89,7 +89,7 @@ export const caseRecordSchema = z.object({
 /** A case record. */
 export type CaseRecord = z.output<typeof caseRecordSchema>;
 
-/** What the run learnt about one backend. */
+/** The probe result of one backend. */
 export const backendRecordSchema = z.discriminatedUnion("status", [
   z.object({
     name: z.string(),

@@ -33,7 +33,7 @@ export interface RunOptions {
   readonly suites?: readonly string[];
   /** Cases sent to a backend in one `run` call. Default 32. */
   readonly batchSize?: number;
-  /** The longest one call may take, in seconds; a batch gets this times its size. Default 120. */
+  /** The maximum time one call may take, in seconds; a batch gets this times its size. Default 120. */
   readonly timeoutSeconds?: number;
   /** Known divergences per backend name. */
   readonly knownDivergences?: Readonly<Record<string, readonly KnownDivergence[]>>;

@@ -37,7 +37,7 @@ Options:
   --require NAME     fail the run if backend NAME is unavailable (repeatable)
   --vectors DIR      the vector folder (default: the vector store's own default)
   --batch N          cases sent to a backend per call (default 32)
-  --timeout SECONDS  the longest one case may take on a backend (default 120)
+  --timeout SECONDS  the maximum time one case may take on a backend (default 120)
   --json FILE        write the full JSON report (schema: runReportSchema in harness/report/json.ts)
   --junit FILE       write a JUnit XML report (one testsuite per backend and suite)
   --html FILE        write a self-contained HTML report
