@@ -29,7 +29,8 @@ function row(cells: readonly string[], className = ""): string {
 
 function failureBlock(record: CaseRecord): string {
   const title = `${record.status.toUpperCase()} ${record.backend} · ${record.caseId}`;
-  const body = `${record.text ?? ""}\n\nRerun: ${record.rerun ?? ""}`;
+  const reason = record.reason === undefined ? "" : `Reason: ${record.reason}\n\n`;
+  const body = `${reason}${record.text ?? ""}\n\nRerun: ${record.rerun ?? ""}`;
   return `<details><summary>${escapeHtml(title)}</summary><pre>${escapeHtml(body)}</pre></details>`;
 }
 

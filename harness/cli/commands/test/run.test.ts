@@ -1,0 +1,99 @@
+// The `run` command in-process, on the repository's vector store (errors suite: 42 small cases).
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { parseJsonReport } from "../../../report/json.ts";
+import { parseRunArguments, runCommand } from "../run.ts";
+
+let output = "";
+let errors = "";
+let folder = "";
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), "qmm-run-"));
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    output += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+    errors += String(chunk);
+    return true;
+  });
+});
+
+afterAll(async () => {
+  vi.restoreAllMocks();
+  await rm(folder, { recursive: true, force: true });
+});
+
+async function run(args: string[]): Promise<number> {
+  output = "";
+  errors = "";
+  return runCommand.run(args);
+}
+
+describe("parseRunArguments", () => {
+  it("repeatable options", () => {
+    const parsed = parseRunArguments(["--backend", "js", "--backend", "reference", "--suite", "errors", "--shard", "2/3"]);
+    expect(parsed).toMatchObject({ backends: ["js", "reference"], suites: ["errors"], shard: { index: 2, count: 3 }, batchSize: 32, timeoutSeconds: 120 });
+  });
+
+  it("required backends join the named ones", () => {
+    expect(parseRunArguments(["--backend", "js", "--require", "native"])).toMatchObject({ backends: ["js", "native"], required: ["native"] });
+  });
+
+  it("invalid values are usage errors", () => {
+    expect(parseRunArguments(["--batch", "0"])).toHaveProperty("error");
+    expect(parseRunArguments(["--batch", "2.5"])).toHaveProperty("error");
+    expect(parseRunArguments(["--timeout", "-1"])).toHaveProperty("error");
+    expect(parseRunArguments(["--shard", "4/3"])).toHaveProperty("error");
+    expect(parseRunArguments(["--filter", "/[/"])).toHaveProperty("error");
+    expect(parseRunArguments(["stray"])).toHaveProperty("error");
+  });
+});
+
+describe("qmm-conformance run", () => {
+  it("help exits 0", async () => {
+    expect(await run(["--help"])).toBe(0);
+    expect(output).toContain("Usage: qmm-conformance run");
+  });
+
+  it("usage error exits 2", async () => {
+    expect(await run(["--shard", "x"])).toBe(2);
+    expect(errors).toContain("invalid shard 'x'");
+  });
+
+  it("reference passes the errors suite", async () => {
+    const json = join(folder, "report.json");
+    const junit = join(folder, "nested", "report.xml");
+    const html = join(folder, "report.html");
+    const code = await run(["--backend", "reference", "--suite", "errors", "--json", json, "--junit", junit, "--html", html]);
+    expect(output).toContain("Result: PASSED");
+    expect(code).toBe(0);
+
+    const report = parseJsonReport(await readFile(json, "utf8"));
+    expect(report.records.length).toBeGreaterThan(0);
+    expect(report.records.every((record) => record.status === "passed")).toBe(true);
+    expect(await readFile(junit, "utf8")).toContain('<testsuite name="reference.errors"');
+    expect(await readFile(html, "utf8")).toContain("qmm-conformance: passed");
+  });
+
+  it("filter narrows the run", async () => {
+    const json = join(folder, "filtered.json");
+    expect(await run(["--backend", "reference", "--suite", "errors", "--filter", "/bits/", "--json", json])).toBe(0);
+    const report = parseJsonReport(await readFile(json, "utf8"));
+    expect(report.records.length).toBeGreaterThan(0);
+    expect(report.records.every((record) => record.caseId.includes("bits"))).toBe(true);
+  });
+
+  it("required unknown backend exits 1", async () => {
+    expect(await run(["--backend", "reference", "--suite", "errors", "--require", "no-such-backend"])).toBe(1);
+    expect(output).toContain("no-such-backend: unavailable (required): unknown backend 'no-such-backend'");
+  });
+
+  it("missing vector folder exits 1", async () => {
+    expect(await run(["--backend", "reference", "--vectors", join(folder, "absent")])).toBe(1);
+    expect(output).toContain("Load failures:");
+  });
+});
