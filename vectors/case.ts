@@ -35,9 +35,9 @@ export interface GoldenCase {
   /** Value pattern and shape-class tags, for coverage and filtering. */
   readonly tags: readonly string[];
   /**
-   * True for the exact-by-construction tier (suite `exact`): every partial sum of the case, in any
-   * order and in any dtype the case involves, is representable, so a backend must return the
-   * expected y bit for bit whatever numerics variant it declares. Absent means false.
+   * True for the exact-by-construction tier (suite `exact`). Every partial sum of such a case is
+   * representable in any order and in any dtype the case involves. So a backend must return the
+   * expected y bit for bit, whatever numerics variant it declares. Absent means false.
    * NOTE: the harness must require bit equality for these cases instead of the variant's budget.
    */
   readonly exactTier?: boolean;

@@ -10,8 +10,8 @@ import type { KnownDivergence } from "../../harness/run/runner.ts";
 import { jsQuantizedMatmul } from "./kernel.ts";
 
 /**
- * What the kernel does: ŵ formed in float64 (s·q+β rounds once, fp-mode weights are exact), each
- * product rounded to float64, float64 accumulation in any order, one final rounding.
+ * The kernel's numerics: ŵ formed in float64 (s·q+β rounds once, fp-mode weights are exact),
+ * each product rounded to float64, float64 accumulation in any order, one final rounding.
  */
 export const JS_VARIANT: NumericsVariant = {
   name: "js/dequantize-dot-f64",

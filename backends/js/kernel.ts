@@ -1,8 +1,8 @@
 /**
  * The JS backend's kernel: quantized_matmul in plain TypeScript with typed arrays. Scales and
- * biases are decoded once per call, codes are unpacked one weight row at a time, each row is
- * dequantized to float64 (s·q+β with one rounding of the addition; fp-mode weights are exact),
- * products and sums are float64, and each output element is rounded once to the output dtype.
+ * biases are decoded once per call and codes are unpacked one weight row at a time. Each row is
+ * dequantized to float64: s·q+β rounds once in the addition, and fp-mode weights are exact.
+ * Products and sums are float64, and each output element is rounded once to the output dtype.
  * Nothing is allocated per element.
  */
 import { e4m3ToNumber, E4M3_VALUES } from "../../reference/formats/e4m3.ts";

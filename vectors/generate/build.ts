@@ -11,7 +11,7 @@ import { assertExactTier } from "./patterns/exact.ts";
 import { Random } from "./random.ts";
 import type { Recipe } from "./recipes.ts";
 
-/** The explicit parameters of a config; generated cases never rely on defaults. */
+/** Returns the explicit parameters of a config, so generated cases never rely on defaults. */
 export function paramsOf(cfg: CaseConfig): QmmParamsInput {
   return { mode: cfg.mode, transpose: cfg.transpose, groupSize: cfg.groupSize, bits: cfg.bits };
 }

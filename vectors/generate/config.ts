@@ -42,7 +42,7 @@ export function config(mode: Mode, bits: number, groupSize: number, dtype: Float
   return { mode, bits, groupSize, transpose, xDType: dtype, scalesDType: dtype, biasesDType: dtype, shape };
 }
 
-/** The dtype part of an ID: `float16`, or `x.s.b` such as `float16.bfloat16.bfloat16` when affine dtypes differ. */
+/** Formats the dtype part of an ID: `float16`, or `x.s.b` such as `float16.bfloat16.bfloat16` when affine dtypes differ. */
 export function dtypeToken(cfg: CaseConfig): string {
   if (cfg.mode !== "affine") return cfg.xDType;
   if (cfg.xDType === cfg.scalesDType && cfg.xDType === cfg.biasesDType) return cfg.xDType;
@@ -50,7 +50,7 @@ export function dtypeToken(cfg: CaseConfig): string {
 }
 
 /**
- * The shape part of an ID: `M3_K256_N7`; a 1-D x is `Mvec`; batch dimensions come first as
+ * Formats the shape part of an ID: `M3_K256_N7`; a 1-D x is `Mvec`; batch dimensions come first as
  * `Bx2x1` (x) and `Bw3` (w), e.g. `Bx2x1_Bw3_M5_K64_N16`.
  */
 export function shapeToken(shape: ShapeSpec): string {

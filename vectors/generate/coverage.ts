@@ -1,7 +1,7 @@
 /**
- * The coverage of the built-in suites, computed from the recipes alone (no data is built): counts
- * per mode × bits × group_size × dtype × transpose, per shape class, per value pattern and per
- * error code, each with the gaps a mature suite must not have.
+ * The coverage of the built-in suites, computed from the recipes alone, so no data is built. It
+ * counts cases per mode × bits × group_size × dtype × transpose, per shape class, per value
+ * pattern and per error code, and marks the gaps a mature suite must not have.
  */
 import { FLOAT_DTYPES, MODES, MODE_RULES } from "../../spec/types.ts";
 import type { Mode } from "../../spec/types.ts";

@@ -1,7 +1,7 @@
 /**
  * The `errors` suite: invalid calls and the error code a backend must report (SPEC.md §9). Each
- * case is designed for one code; the expected code is then derived by running the reference
- * validation, and a case whose derived code differs from its design is a generator bug.
+ * case is designed for one code. The expected code is then derived by running the reference
+ * validation, so a case whose derived code differs from its design fails the generator.
  */
 import { QmmError } from "../../spec/errors.ts";
 import type { ErrorCode } from "../../spec/errors.ts";
@@ -15,7 +15,7 @@ import { Random } from "./random.ts";
 /**
  * Error codes quantized_matmul can report for inputs a vector file can carry. E_DATA_LENGTH is
  * left out because a tensor whose data contradicts its shape is a damaged file (spec/FILES.md §14.2)
- * and is rejected by the loader before any backend sees it.
+ * and the loader rejects it before any backend runs it.
  */
 export const OP_ERROR_CODES: readonly ErrorCode[] = [
   "E_PARAM_INVALID",
@@ -57,7 +57,7 @@ function randomCodes(rng: Random, count: number, bits: number): number[] {
   return Array.from({ length: count }, () => rng.integer(2 ** bits));
 }
 
-/** A valid affine call, 4-bit g64: x (2, 128) float32, w packing (8, 128). */
+/** Builds a valid affine call, 4-bit g64: x (2, 128) float32, w packing (8, 128). */
 function affineCall(rng: Random, options: { rows?: number; K?: number; xShape?: number[]; wBatch?: number[] } = {}): Call {
   const rows = options.rows ?? 8;
   const K = options.K ?? 128;
@@ -74,7 +74,7 @@ function affineCall(rng: Random, options: { rows?: number; K?: number; xShape?: 
   return { inputs: { x, w, scales, biases }, params: { mode: "affine", transpose: true, groupSize: 64, bits: 4 } };
 }
 
-/** A valid fp-mode call: x (2, 64) float32, w packing (8, 64), E8M0 or E4M3 scale bytes of value 1. */
+/** Builds a valid fp-mode call: x (2, 64) float32, w packing (8, 64), E8M0 or E4M3 scale bytes of value 1. */
 function fpCall(rng: Random, mode: "mxfp4" | "mxfp8" | "nvfp4"): Call {
   const bits = mode === "mxfp8" ? 8 : 4;
   const groupSize = mode === "nvfp4" ? 16 : 32;
@@ -168,7 +168,7 @@ export function buildErrorCases(filter?: (id: string) => boolean): GoldenCase[] 
   return out;
 }
 
-/** The IDs of the error suite, without building any data. */
+/** Lists the IDs of the error suite without building any data. */
 export function errorCaseIds(): string[] {
   return DESIGNS.map((design) => `errors/${design.code}/${design.name}`);
 }

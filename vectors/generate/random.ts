@@ -73,7 +73,7 @@ export class Random {
 
   /**
    * Returns an approximately standard normal value: the Irwin–Hall sum of 12 uniforms minus 6.
-   * It avoids Math.log and Math.cos, whose last bit may differ between engines; its tails end at ±6.
+   * It avoids Math.log and Math.cos, whose last bit may differ between engines. Its tails end at ±6.
    */
   normal(): number {
     let sum = 0;

@@ -79,7 +79,7 @@ export function buildRealCases(filter?: (id: string) => boolean): GoldenCase[] {
     });
 }
 
-/** The IDs of the real suite, read from the source file's shapes without quantizing anything. */
+/** Lists the IDs of the real suite from the source file's shapes, without quantizing anything. */
 export function realCaseIds(): string[] {
   return realRecipes(readSource()).map((recipe) => recipe.id);
 }

@@ -1,8 +1,8 @@
 /**
- * The case list of the `generated` and `exact` suites. Instead of the full cross product, it
- * combines (1) a sweep of every mode × bits × group_size × dtype × transpose on small shapes,
- * (2) targeted shapes that cross kernel tile boundaries, and (3) every value pattern on a spread
- * of configs. Listing recipes is cheap; data is built per recipe by ./build.ts.
+ * The case list of the `generated` and `exact` suites. It avoids the full cross product and
+ * combines three parts: a sweep of every mode × bits × group_size × dtype × transpose on small
+ * shapes, targeted shapes that cross kernel tile boundaries, and every value pattern on a spread
+ * of configs. Listing recipes is cheap, because ./build.ts builds data per recipe on demand.
  */
 import { FLOAT_DTYPES, MODES, MODE_RULES } from "../../spec/types.ts";
 import type { FloatDType } from "../../spec/types.ts";
@@ -26,12 +26,12 @@ function recipe(suite: Recipe["suite"], cfg: CaseConfig, pattern: ValuePattern, 
   return { id: caseId(cfg, pattern.name), suite, cfg, pattern, tags: [pattern.name, ...shapeTags(cfg), ...extraTags] };
 }
 
-/** Every (mode, bits, group_size) the spec allows. */
+/** Lists every (mode, bits, group_size) the spec allows. */
 function modeBitsGroups(): { mode: (typeof MODES)[number]; bits: number; groupSize: number }[] {
   return MODES.flatMap((mode) => MODE_RULES[mode].bits.flatMap((bits) => MODE_RULES[mode].groupSizes.map((groupSize) => ({ mode, bits, groupSize }))));
 }
 
-/** The full sweep on small shapes: t is M3_K256_N7, n is M3_K67_N256 (K need not be a multiple of anything). */
+/** Builds the full sweep on one transposed and one untransposed shape (K of the latter need not be a multiple of anything). */
 function sweep(suite: Recipe["suite"], pattern: ValuePattern, tShape: ShapeSpec, nShape: ShapeSpec): Recipe[] {
   const out: Recipe[] = [];
   for (const { mode, bits, groupSize } of modeBitsGroups()) {
@@ -152,7 +152,7 @@ function mixedDTypeCases(): Recipe[] {
   return out;
 }
 
-/** Every recipe of the `generated` suite. */
+/** Lists every recipe of the `generated` suite. */
 export function generatedRecipes(): Recipe[] {
   return [
     ...sweep("generated", randomNormal, plainShape(3, 256, 7), plainShape(3, 67, 256)),
@@ -162,7 +162,7 @@ export function generatedRecipes(): Recipe[] {
   ];
 }
 
-/** Every recipe of the `exact` suite: the full sweep with the exact-by-construction pattern. */
+/** Lists every recipe of the `exact` suite: the full sweep with the exact-by-construction pattern. */
 export function exactRecipes(): Recipe[] {
   return sweep("exact", exactTier, plainShape(4, 256, 9), plainShape(4, 40, 256));
 }

@@ -19,7 +19,7 @@ export interface WeightTensors {
   readonly biases?: Tensor;
 }
 
-/** How {@link buildDirectWeights} chooses each group's scale and each element's level. */
+/** The choice of each group's scale and each element's level for {@link buildDirectWeights}. */
 export interface DirectWeightSpec {
   /** Base-2 exponent of the scale of group g of row r in matrix b. */
   scaleExponent(b: number, r: number, g: number): number;

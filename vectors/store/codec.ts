@@ -23,7 +23,7 @@ export interface SizeLimits {
 
 /**
  * Default limits: 1 GiB per file and 512 MiB per tensor. The largest generated tensor is far below
- * both; a file that needs more is better split than read whole.
+ * both, and a file that needs more is better split than read whole.
  */
 export const DEFAULT_LIMITS: SizeLimits = {
   maxFileBytes: 2 ** 30,
@@ -31,7 +31,7 @@ export const DEFAULT_LIMITS: SizeLimits = {
   maxRank: 16,
 };
 
-/** Encodes a case as a record; tensors become little-endian bytes. */
+/** Encodes a case as a record, with tensors as little-endian bytes. */
 export function encodeCase(golden: GoldenCase): CaseRecord {
   const { x, w, scales, biases } = golden.inputs;
 
@@ -168,7 +168,7 @@ function decodeFloat64(bytes: Uint8Array, count: number, path: readonly (string 
   return tensorFromBytes("float64", [count], bytes).data as Float64Array;
 }
 
-/** A value case must describe a valid call whose output dtype and shape are those of y. */
+/** Checks that a value case describes a valid call whose output dtype and shape are those of y. */
 function checkAgainstInputs(expected: Expectation, inputs: GoldenCase["inputs"], params: QmmParamsInput): void {
   if (expected.kind !== "value") return;
 

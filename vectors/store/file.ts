@@ -37,7 +37,7 @@ export function encodeVectorFile(suite: string, name: string, cases: readonly Go
 
 /** Options of {@link readVectorFile}. */
 export interface ReadOptions {
-  /** The SHA-256 the manifest records; a mismatch rejects the whole file with E_HASH_MISMATCH. */
+  /** The SHA-256 the manifest records. A mismatch rejects the whole file with E_HASH_MISMATCH. */
   readonly sha256?: string;
   /** Keeps only the cases whose ID passes; the others are not decoded. */
   readonly filter?: (id: string) => boolean;
@@ -47,7 +47,7 @@ export interface ReadOptions {
 /**
  * Reads one vector file and yields its cases, and a LoadFailure for each problem: a missing or
  * oversized file, a hash mismatch, a damaged header or record, or a case count that differs from
- * the header. Never throws for bad file content.
+ * the header. Bad file content never throws.
  */
 export async function* readVectorFile(path: string, options: ReadOptions = {}): AsyncGenerator<GoldenCase | LoadFailure> {
   const limits = options.limits ?? DEFAULT_LIMITS;
@@ -82,7 +82,11 @@ async function readWholeFile(path: string, limits: SizeLimits): Promise<{ bytes:
     return failure(path, undefined, "E_TOO_LARGE", `${path} has ${size} bytes, above the limit of ${limits.maxFileBytes}`, { size, limit: limits.maxFileBytes }, ["file"]);
   }
 
-  return { bytes: await readFile(path) };
+  try {
+    return { bytes: await readFile(path) };
+  } catch (error) {
+    return failure(path, undefined, "E_FILE_FORMAT", `cannot read ${path}: ${(error as Error).message}`, {}, ["file"]);
+  }
 }
 
 function* decodeRecords(path: string, bytes: Uint8Array, filter: ((id: string) => boolean) | undefined, limits: SizeLimits): Generator<GoldenCase | LoadFailure> {
@@ -136,8 +140,11 @@ function decodeOne(path: string, value: unknown, index: number, filter: ((id: st
   try {
     return decodeCase(parsed.data, limits);
   } catch (error) {
-    if (!(error instanceof QmmError)) throw error;
-    return { kind: "load-failure", file: path, caseId: parsed.data.id, issue: { ...error.issue, path: ["cases", parsed.data.id, ...error.issue.path] } };
+    if (error instanceof QmmError) {
+      return { kind: "load-failure", file: path, caseId: parsed.data.id, issue: { ...error.issue, path: ["cases", parsed.data.id, ...error.issue.path] } };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return failure(path, parsed.data.id, "E_FILE_FORMAT", `case ${parsed.data.id} in ${path} cannot be decoded: ${message}`, {}, ["cases", parsed.data.id]);
   }
 }
 

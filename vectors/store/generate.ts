@@ -14,7 +14,7 @@ import type { Manifest, ManifestFile } from "./manifest.ts";
 /** Name of the cache stamp: which generator hash produced each cached file. */
 const STAMP_NAME = "stamp.json";
 
-/** What one regenerated file produced. */
+/** The result of regenerating one file: its manifest entry, bytes and build time. */
 export interface GeneratedFile {
   readonly entry: ManifestFile;
   readonly bytes: Uint8Array;

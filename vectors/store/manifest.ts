@@ -16,7 +16,7 @@ import { sha256Hex } from "./file.ts";
 /** Root of the repository, for source paths relative to it. */
 export const REPOSITORY_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** The default vectors folder: it holds manifest.json and the git-ignored cache `.cache/`. */
+/** The default vectors folder, which contains manifest.json and the git-ignored cache `.cache/`. */
 export const VECTORS_DIR = fileURLToPath(new URL("../", import.meta.url));
 
 /** File name of the manifest inside a vectors folder. */

@@ -15,7 +15,7 @@ async function runCase(golden: GoldenCase) {
   return outcome;
 }
 
-/** A spread of generated cases: both layouts, every mode and dtype, batches, a 1-D x, non-finite values. */
+/** Builds a spread of generated cases: both layouts, every mode and dtype, batches, a 1-D x, non-finite values. */
 function sampleCases(): GoldenCase[] {
   const wanted = [
     "affine/b4/g64/float16/t/M1_K4096_N11/random-normal",

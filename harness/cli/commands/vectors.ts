@@ -143,7 +143,7 @@ function coverage(json: boolean): number {
   return report.gaps === 0 ? 0 : 1;
 }
 
-/** Renders the coverage report as plain-text tables; a gap shows as `GAP`. */
+/** Renders the coverage report as plain-text tables, with `GAP` where a required item has no case. */
 export function renderCoverage(report: CoverageReport): string {
   const lines: string[] = [];
   const counts = Object.entries(report.caseCounts).map(([suite, n]) => `${suite} ${n}`);
@@ -180,16 +180,16 @@ function list(filter: string | undefined, suites: string[] | undefined): number 
     if (!known.has(suite)) return usageError(`unknown suite '${suite}'; known suites: ${[...known].join(", ")}`);
   }
 
-  let shown = 0;
+  let listed = 0;
   for (const file of VECTOR_FILES) {
     if (suites !== undefined && !suites.includes(file.suite)) continue;
     for (const id of file.ids()) {
       if (pattern !== undefined && !pattern.matches(id)) continue;
       process.stdout.write(`${file.suite.padEnd(10)} ${id}\n`);
-      shown++;
+      listed++;
     }
   }
-  process.stderr.write(`${shown} case(s)\n`);
+  process.stderr.write(`${listed} case(s)\n`);
   return 0;
 }
 

@@ -18,7 +18,7 @@ function moderateLevels(cfg: CaseConfig): number[] {
   return elementLevels(cfg).filter((v) => v !== 0 && Math.abs(v) >= 0.25 && Math.abs(v) <= 16);
 }
 
-/** The (k, n) coordinates of logical weight element (r, c). */
+/** Maps logical weight element (r, c) to its reduction index k and output column n. */
 function kn(cfg: CaseConfig, r: number, c: number): { k: number; n: number } {
   return cfg.transpose ? { k: c, n: r } : { k: r, n: c };
 }
@@ -28,7 +28,7 @@ function finish(cfg: CaseConfig, x: QmmInputs["x"], spec: DirectWeightSpec): Qmm
   return biases === undefined ? { x, w, scales } : { x, w, scales, biases };
 }
 
-/** The scale exponent range a mode can store exactly next to magnitude `exponent`. */
+/** Clamps `exponent` to the scale exponents the mode stores exactly. */
 function clampScaleExponent(cfg: CaseConfig, exponent: number): number {
   if (cfg.mode === "nvfp4") return Math.min(8, Math.max(-9, exponent));
   if (cfg.mode !== "affine") return Math.min(127, Math.max(-127, exponent));
@@ -165,8 +165,8 @@ export const negativeScales: ValuePattern = {
 };
 
 /**
- * E8M0 scale bytes 0x00 (2^-127) and 0xFE (2^127) next to ordinary ones; x is scaled by the
- * inverse where its dtype allows, so some products are moderate and others overflow or vanish.
+ * E8M0 scale bytes 0x00 (2^-127) and 0xFE (2^127) next to ordinary ones. x is scaled by the
+ * inverse where its dtype allows it, so some products are moderate and others overflow or vanish.
  */
 export const extremeE8m0: ValuePattern = {
   name: "extreme-e8m0",

@@ -1,6 +1,6 @@
 /**
  * The exact-by-construction tier. Scales are 2^-2..2^0, element levels are multiples of 1/2 up to
- * 3, biases are −s·z with z in {0, 1}, and x holds integers in [−3, 3] times 2^-2. So every product
+ * 3, biases are −s·z with z in {0, 1}, and x contains integers in [−3, 3] times 2^-2. So every product
  * x·ŵ, x·s·q and x·β is a multiple of 2^-5. Entries of x are kept only while, for every output
  * element, Σ|x|·(|s·q| + |β|) ≤ 2^(p−5) and Σ|x| ≤ 2^(p−2), with p the precision of the case's
  * dtype. Then every partial sum in any order (dequantize-dot, factored s·Σx·q + β·Σx, split-K) is a

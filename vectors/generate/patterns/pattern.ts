@@ -7,7 +7,7 @@ import type { Random } from "../random.ts";
 export interface ValuePattern {
   /** The last part of the case ID. */
   readonly name: string;
-  /** What the pattern exercises, for `vectors coverage`. */
+  /** One line on the inputs the pattern produces, for `vectors coverage`. */
   readonly summary: string;
   /** Returns undefined when the pattern fits the config, or the reason it does not. */
   unsupported(cfg: CaseConfig): string | undefined;

@@ -96,8 +96,8 @@ export const cancellation: ValuePattern = {
 };
 
 /**
- * Groups that are all zero or constant, which MLX's quantize handles specially (scale ±1e-7 or
- * c/q0, bias 0 or c), mixed with normal groups; the first row of x is all zero, so y's first row is +0.
+ * Groups that are all zero or constant, mixed with normal groups. MLX's quantize handles both
+ * specially (scale ±1e-7 or c/q0, bias 0 or c). The first row of x is all zero, so y's first row is +0.
  */
 export const zeroConstantGroups: ValuePattern = {
   name: "zero-constant-groups",
@@ -113,7 +113,10 @@ export const zeroConstantGroups: ValuePattern = {
       const kind = groupIndex % 3;
       const constant = rng.normal();
       for (let c = 0; c < cfg.groupSize; c++) {
-        weights[groupIndex * cfg.groupSize + c] = kind === 0 ? 0 : kind === 1 ? constant : rng.normal() * 0.5;
+        let value = rng.normal() * 0.5;
+        if (kind === 0) value = 0;
+        if (kind === 1) value = constant;
+        weights[groupIndex * cfg.groupSize + c] = value;
       }
     }
 
@@ -150,10 +153,10 @@ export const nonFiniteX: ValuePattern = {
 };
 
 /**
- * NaN and ±inf in affine scales and biases (SPEC.md §8.3). Transposed: weight row classes get a
- * NaN scale, a +inf or −inf bias, or a +inf scale in group 0, where x is non-negative, so outputs
- * become NaN, +inf and −inf; a zero x in that group turns inf·0 into NaN for odd rows of x.
- * Untransposed: four reduction rows carry the poison in different column groups.
+ * NaN and ±inf in affine scales and biases (SPEC.md §8.3). Transposed: weight rows get a NaN
+ * scale, a +inf or −inf bias, or a +inf scale in group 0, where x is non-negative, so outputs
+ * become NaN, +inf and −inf. A zero x in that group turns inf·0 into NaN for odd rows of x.
+ * Untransposed: four reduction rows carry the non-finite values in different column groups.
  */
 export const nonFiniteScales: ValuePattern = {
   name: "nonfinite-scales-biases",
