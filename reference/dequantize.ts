@@ -8,7 +8,7 @@
 import { fail } from "../spec/errors.ts";
 import { isFloatDType, MODE_RULES } from "../spec/types.ts";
 import type { FloatDType, QmmParams, QmmParamsInput, Tensor } from "../spec/types.ts";
-import { e4m3ToNumber } from "./formats/e4m3.ts";
+import { e4m3ToNumberMlxRelease } from "./formats/e4m3.ts";
 import { E2M1_VALUES } from "./formats/e2m1.ts";
 import { e8m0ToNumber } from "./formats/e8m0.ts";
 import { roundSumToDType } from "./formats/float.ts";
@@ -28,7 +28,7 @@ export interface DequantizedWeight {
 /** Options of {@link dequantize}. */
 export interface DequantizeOptions {
   /**
-   * Decode reserved codes (E8M0 0xFF, E4M3 0x7F and 0xFF) as MLX does, to +infinity and ±480,
+   * Decode reserved codes as MLX 0.32.4 does (E8M0 0xFF to +infinity, E4M3 0x7F and 0xFF to NaN)
    * instead of throwing E_RESERVED_SCALE or E_RESERVED_ELEMENT. Defaults to false.
    */
   readonly allowReserved?: boolean;
@@ -224,7 +224,7 @@ function checkReservedCodes(w: Tensor, scales: Tensor, params: QmmParams): void 
 function decodeScales(scales: Tensor, params: QmmParams): Float64Array {
   if (params.mode === "affine") return tensorToNumbers(scales);
 
-  const decode = params.mode === "nvfp4" ? e4m3ToNumber : e8m0ToNumber;
+  const decode = params.mode === "nvfp4" ? e4m3ToNumberMlxRelease : e8m0ToNumber;
   const bytes = scales.data as Uint8Array;
   const values = new Float64Array(bytes.length);
   for (let index = 0; index < bytes.length; index++) values[index] = decode(bytes[index]);
@@ -236,7 +236,7 @@ function elementTable(params: QmmParams): Float64Array {
   const rule = MODE_RULES[params.mode];
   if (rule.element === "uint") return Float64Array.from({ length: 1 << params.bits }, (_, code) => code);
   if (rule.element === "e2m1") return Float64Array.from(E2M1_VALUES);
-  return Float64Array.from({ length: 256 }, (_, code) => e4m3ToNumber(code));
+  return Float64Array.from({ length: 256 }, (_, code) => e4m3ToNumberMlxRelease(code));
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

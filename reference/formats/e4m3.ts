@@ -1,14 +1,16 @@
 /**
  * FP8 E4M3 as MLX decodes and encodes it (SPEC.md §3.4): 1 sign bit, 4 exponent bits with bias 7,
- * 3 mantissa bits. Unlike OCP E4M3FN there is no NaN: 0x7F decodes to +480 and 0xFF to -480, and the
- * encoder saturates at ±448, so it never produces those two codes.
+ * 3 mantissa bits. The encoder saturates at ±448, so it never produces the codes 0x7F and 0xFF.
+ * Their decoding differs between MLX versions: the MLX source up to 0.32.2 decodes them to ±480,
+ * while the pip release 0.32.4 decodes them to NaN as OCP E4M3FN does. The specification rejects
+ * both codes in inputs (SPEC.md §3.6).
  */
 import { powerOfTwo, roundHalfToEven, signBit } from "./float.ts";
 
 /** Largest magnitude the encoder produces (code 0x7E). */
 export const E4M3_MAX_ENCODED = 448;
 
-/** The codes that OCP reserves for NaN; MLX decodes them to ±480 (SPEC.md §3.6). */
+/** The codes that OCP reserves for NaN (SPEC.md §3.6). */
 export const E4M3_RESERVED_CODES: readonly number[] = [0x7f, 0xff];
 
 function decodeE4m3(byte: number): number {
@@ -24,9 +26,17 @@ export const E4M3_VALUES: Float64Array = Float64Array.from({ length: 256 }, (_, 
 /**
  * Decodes an E4M3 byte: exponent field 0 gives the subnormal m/8·2^-6, otherwise (1 + m/8)·2^(e-7).
  * Code 0x80 is -0.
+ *
+ * NOTE: the reserved codes 0x7F and 0xFF decode to ±480, the value of their bit fields and of the
+ * MLX source up to 0.32.2. MLX 0.32.4 decodes them to NaN; {@link e4m3ToNumberMlxRelease} does that.
  */
 export function e4m3ToNumber(byte: number): number {
   return E4M3_VALUES[byte & 0xff];
+}
+
+/** Decodes an E4M3 byte as MLX 0.32.4 (pip, CPU) does: like {@link e4m3ToNumber}, but 0x7F and 0xFF are NaN. */
+export function e4m3ToNumberMlxRelease(byte: number): number {
+  return (byte & 0x7f) === 0x7f ? Number.NaN : E4M3_VALUES[byte & 0xff];
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { E4M3_VALUES, e4m3ToNumber, numberToE4m3 } from "../formats/e4m3.ts";
+import { E4M3_VALUES, e4m3ToNumber, e4m3ToNumberMlxRelease, numberToE4m3 } from "../formats/e4m3.ts";
 import { e8m0ToNumber } from "../formats/e8m0.ts";
 import { E2M1_VALUES, e2m1ToNumber, numberToE2m1 } from "../formats/e2m1.ts";
 import { ORACLE_FORMATS, exactOfDouble, exactOfScaled, roundExact } from "./rational-oracle.ts";
@@ -62,6 +62,15 @@ describe("E4M3", () => {
     expect(e4m3ToNumber(0x01)).toBe(2 ** -9);
     expect(e4m3ToNumber(0x08)).toBe(2 ** -6);
     expect(Object.is(e4m3ToNumber(0x80), -0)).toBe(true);
+  });
+
+  it("decodes reserved codes to NaN in the release variant", () => {
+    expect(e4m3ToNumberMlxRelease(0x7f)).toBeNaN();
+    expect(e4m3ToNumberMlxRelease(0xff)).toBeNaN();
+    for (let byte = 0; byte < 256; byte++) {
+      if ((byte & 0x7f) === 0x7f) continue;
+      expect(Object.is(e4m3ToNumberMlxRelease(byte), e4m3ToNumber(byte)), `0x${byte.toString(16)}`).toBe(true);
+    }
   });
 
   it("re-encodes every decoded value", () => {

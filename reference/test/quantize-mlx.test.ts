@@ -11,6 +11,8 @@ import { checkMlxEnvironment } from "../../backends/mlx/environment.ts";
 import { QmmError } from "../../spec/errors.ts";
 import type { FloatDType, Tensor } from "../../spec/types.ts";
 import { dequantizeToTensor } from "../dequantize.ts";
+import { e4m3ToNumber, numberToE4m3 } from "../formats/e4m3.ts";
+import { packCodes } from "../pack.ts";
 import { quantize } from "../quantize.ts";
 import { tensorFromBytes, tensorFromNumbers, tensorToBytes, tensorToNumbers } from "../tensor.ts";
 
@@ -181,5 +183,85 @@ describe.skipIf(environment.kind !== "ready")(suiteName, () => {
 
     expect(mismatches, `${mismatches.length} dequantized tensors differ from MLX`).toEqual([]);
     expect(quantized.length).toBeGreaterThan(50);
+  });
+
+  it("decodes reserved codes like mx.dequantize", () => {
+    // Every byte value as an mxfp8 element, and every byte value as an nvfp4 and an mxfp4 scale.
+    const everyByte = Array.from({ length: 256 }, (_, byte) => byte);
+    const cases = [
+      { mode: "mxfp8", w: packCodes(everyByte, 8, 8, 32), wShape: [8, 8], scales: Uint8Array.from(new Array<number>(8).fill(127)), scalesShape: [8, 1], columns: 32 },
+      { mode: "nvfp4", w: packCodes(new Array<number>(256 * 16).fill(2), 4, 256, 16), wShape: [256, 2], scales: Uint8Array.from(everyByte), scalesShape: [256, 1], columns: 16 },
+      { mode: "mxfp4", w: packCodes(new Array<number>(256 * 32).fill(2), 4, 256, 32), wShape: [256, 4], scales: Uint8Array.from(everyByte), scalesShape: [256, 1], columns: 32 },
+    ];
+    const results = runAdapter(
+      python,
+      cases.map(({ mode, w, wShape, scales, scalesShape }) => ({
+        op: "dequantize",
+        mode,
+        w: new Uint8Array(w.buffer),
+        wShape,
+        scales,
+        scalesShape,
+        outDType: "float32",
+      })),
+    );
+
+    cases.forEach(({ mode, w, wShape, scales, scalesShape, columns }, index) => {
+      const reply = results[index];
+      if (!("values" in reply)) throw new Error(`${mode}: MLX failed: ${"error" in reply ? reply.error : "no values"}`);
+      const wTensor: Tensor = { dtype: "uint32", shape: wShape, data: w };
+      const scalesTensor: Tensor = { dtype: "uint8", shape: scalesShape, data: scales };
+      const mine = tensorToNumbers(dequantizeToTensor(wTensor, scalesTensor, null, { mode }, "float32", { allowReserved: true }));
+      const theirs = tensorToNumbers(tensorFromBytes("float32", [wShape[0], columns], reply.values));
+      const differing = mine.findIndex((value, position) => !(Object.is(value, theirs[position]) || (Number.isNaN(value) && Number.isNaN(theirs[position]))));
+      expect(differing, `${mode}: element ${differing} is ${mine[differing]}, MLX ${theirs[differing]}`).toBe(-1);
+    });
+  });
+});
+
+describe.skipIf(environment.kind !== "ready")(suiteName.replace("quantize", "E4M3 codec"), () => {
+  const python = environment.kind === "ready" ? environment.python : "";
+
+  it("encodes like mx.to_fp8", () => {
+    // Every float16 and bfloat16 pattern, and a fixed sample of float32 patterns.
+    const random = makeRandom(99);
+    const patterns = Uint16Array.from({ length: 65536 }, (_, bits) => bits);
+    const float32Bits = Uint32Array.from({ length: 200000 }, () => Math.floor(random.uniform() * 2 ** 32));
+    const inputs: Tensor[] = [
+      { dtype: "float16", shape: [65536], data: patterns },
+      { dtype: "bfloat16", shape: [65536], data: patterns },
+      { dtype: "float32", shape: [float32Bits.length], data: new Float32Array(float32Bits.buffer) },
+    ];
+    const results = runAdapter(python, inputs.map((t) => ({ op: "to_fp8", dtype: t.dtype, shape: t.shape, data: tensorToBytes(t) })));
+
+    inputs.forEach((input, index) => {
+      const reply = results[index];
+      if (!("values" in reply)) throw new Error(`to_fp8 on ${input.dtype} failed: ${"error" in reply ? reply.error : "no values"}`);
+      const values = tensorToNumbers(input);
+      const mismatches: string[] = [];
+      for (let i = 0; i < values.length; i++) {
+        // NaN inputs: MLX reads the sign bit of the NaN pattern, which tensorToNumbers does not keep.
+        if (Number.isNaN(values[i])) continue;
+        const mine = numberToE4m3(values[i]);
+        if (mine !== reply.values[i] && mismatches.length < 5) mismatches.push(`${values[i]}: ours 0x${mine.toString(16)}, MLX 0x${reply.values[i].toString(16)}`);
+      }
+      expect(mismatches, `${input.dtype} inputs`).toEqual([]);
+    });
+  });
+
+  it("decodes like mx.from_fp8 except the reserved codes", () => {
+    const codes = Uint8Array.from({ length: 256 }, (_, code) => code);
+    const [reply] = runAdapter(python, [{ op: "from_fp8", shape: [256], data: codes, outDType: "float32" }]);
+    if (!("values" in reply)) throw new Error(`from_fp8 failed: ${"error" in reply ? reply.error : "no values"}`);
+    const theirs = tensorToNumbers(tensorFromBytes("float32", [256], reply.values));
+
+    for (let code = 0; code < 256; code++) {
+      if ((code & 0x7f) === 0x7f) {
+        // MLX 0.32.4 decodes 0x7F and 0xFF to NaN (OCP E4M3FN); e4m3ToNumber keeps ±480 by design.
+        expect(theirs[code], `code 0x${code.toString(16)}`).toBeNaN();
+        continue;
+      }
+      expect(Object.is(e4m3ToNumber(code), theirs[code]), `code 0x${code.toString(16)}: ours ${e4m3ToNumber(code)}, MLX ${theirs[code]}`).toBe(true);
+    }
   });
 });

@@ -1,7 +1,7 @@
 """Thin adapter for the reference's cross-check tests against MLX.
 
-Reads a msgpack list of cases from stdin and runs each through mlx.core.quantize or
-mlx.core.dequantize on the CPU. Writes a msgpack list of results to stdout: raw little-endian
+Reads a msgpack list of cases from stdin and runs each through mlx.core.quantize, dequantize,
+to_fp8 or from_fp8 on the CPU. Writes a msgpack list of results to stdout: raw little-endian
 tensor bytes, or an error string per failed case."""
 import array
 import sys
@@ -48,6 +48,13 @@ def run(case):
         out = mx.quantize(w, group_size=case["groupSize"], bits=case["bits"], mode=case["mode"])
         biases = to_bytes(out[2]) if len(out) > 2 else None
         return {"w": to_bytes(out[0]), "scales": to_bytes(out[1]), "biases": biases}
+
+    if case["op"] == "to_fp8":
+        return {"values": to_bytes(mx.to_fp8(to_mlx(case["dtype"], case["shape"], case["data"])))}
+
+    if case["op"] == "from_fp8":
+        codes = to_mlx("uint8", case["shape"], case["data"])
+        return {"values": to_bytes(mx.from_fp8(codes, dtype=getattr(mx, case["outDType"])))}
 
     w = to_mlx("uint32", case["wShape"], case["w"])
     scales = to_mlx("uint8", case["scalesShape"], case["scales"])
