@@ -18,8 +18,7 @@ A job is one JSON object on stdin:
 The "qmm" job packs the logical code matrix `codes` itself (LSB-first bit stream per row, in
 little-endian uint32 words). It computes the expected output with exact rational arithmetic
 (fractions.Fraction), so the test compares the TypeScript reference with a second, independent
-implementation of packing and dequantization. The script does not implement rounding, so its
-cases must have outputs that are exact in the output dtype, and it raises an error otherwise.
+implementation of packing, dequantization and the single rounding to the output dtype.
 """
 
 import json
@@ -34,8 +33,15 @@ DTYPE_NAMES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "uint32":
 E2M1 = [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1.5, -2, -3, -4, -6]
 
 
-def encode_values(dtype, values):
-    """Return the little-endian bytes of `values` in safetensors dtype `dtype`."""
+def encode_values(dtype, values, exact=False):
+    """Return the little-endian bytes of `values` in safetensors dtype `dtype`. With `exact`, raise
+    ValueError when a finite value is not representable, so that no input is silently rounded."""
+    if exact and dtype in ("F32", "F16"):
+        data = b"".join(struct.pack(ELEMENT_FORMATS[dtype], float(value)) for value in values)
+        for value, stored in zip(values, decode_values(dtype, data)):
+            if math.isfinite(float(value)) and float(value) != stored:
+                raise ValueError(f"{value} is not exactly representable in {dtype}")
+        return data
     if dtype == "BF16":
         out = bytearray()
         for value in values:
@@ -186,6 +192,35 @@ def output_dtype(job):
     return dtypes.pop() if len(dtypes) == 1 else "float32"
 
 
+FORMATS = {"F32": (24, -126, 127), "F16": (11, -14, 15), "BF16": (8, -126, 127)}
+
+
+def round_to(value, dtype):
+    """Round a Fraction once to safetensors float dtype `dtype`: nearest, ties to even, with
+    subnormals, overflow to ±inf, and +0 for an exact zero (SPEC.md §8.2)."""
+    if not isinstance(value, Fraction):
+        return value
+    if value == 0:
+        return 0.0
+    precision, min_exponent, max_exponent = FORMATS[dtype]
+    magnitude = abs(value)
+    exponent = magnitude.numerator.bit_length() - magnitude.denominator.bit_length()
+    if Fraction(2) ** exponent > magnitude:
+        exponent -= 1
+    quantum = Fraction(2) ** (max(exponent, min_exponent) - precision + 1)
+    units = magnitude / quantum
+    whole = units.numerator // units.denominator
+    remainder = units - whole
+    if remainder > Fraction(1, 2) or (remainder == Fraction(1, 2) and whole % 2 == 1):
+        whole += 1
+    rounded = whole * quantum
+    if rounded > (2 - Fraction(2) ** (1 - precision)) * Fraction(2) ** max_exponent:
+        rounded = math.inf
+    else:
+        rounded = float(rounded)
+    return -rounded if value < 0 else rounded
+
+
 def dot(x_row, weights):
     """Return Σ x·ŵ: a Fraction when every term is finite, else the float class of SPEC.md §8.3."""
     total = Fraction(0)
@@ -230,14 +265,14 @@ def qmm_job(job):
     scales_dtype = "U8" if job["mode"] != "affine" else DTYPE_NAMES[job["scales"]["dtype"]]
     words = [word for matrix in job["code_matrices"] for word in pack_rows(matrix, bits)]
     tensors = [
-        ("x", DTYPE_NAMES[job["x"]["dtype"]], job["x"]["shape"], encode_values(DTYPE_NAMES[job["x"]["dtype"]], job["x"]["values"])),
+        ("x", DTYPE_NAMES[job["x"]["dtype"]], job["x"]["shape"], encode_values(DTYPE_NAMES[job["x"]["dtype"]], job["x"]["values"], exact=True)),
         ("w", "U32", w_batch + [rows, columns * bits // 32], encode_values("U32", words)),
-        ("scales", scales_dtype, w_batch + [rows, groups], encode_values(scales_dtype, flat(job["scale_matrices"]))),
+        ("scales", scales_dtype, w_batch + [rows, groups], encode_values(scales_dtype, flat(job["scale_matrices"]), exact=True)),
     ]
     if "biases" in job:
         job["bias_matrices"] = matrices(job["biases"]["values"], depth)
         biases_dtype = DTYPE_NAMES[job["biases"]["dtype"]]
-        tensors.append(("biases", biases_dtype, w_batch + [rows, groups], encode_values(biases_dtype, flat(job["bias_matrices"]))))
+        tensors.append(("biases", biases_dtype, w_batch + [rows, groups], encode_values(biases_dtype, flat(job["bias_matrices"]), exact=True)))
     write_file(job["out"], tensors, job.get("metadata"))
 
     x_shape = job["x"]["shape"]
@@ -260,11 +295,11 @@ def qmm_job(job):
                 outputs.append(dot(x_row, [weight_value(job, matrix, n, k) if transpose else weight_value(job, matrix, k, n) for k in range(K)]))
 
     out_dtype = DTYPE_NAMES[output_dtype(job)]
-    out_values = [float(value) for value in outputs]
+    out_values = [round_to(value, out_dtype) for value in outputs]
     y_bytes = encode_values(out_dtype, out_values)
-    for exact, stored in zip(outputs, decode_values(out_dtype, y_bytes)):
-        if isinstance(exact, Fraction) and Fraction(stored) != exact:
-            raise ValueError(f"the expected value {exact} is not exact in the output dtype; pick another case")
+    for rounded, stored in zip(out_values, decode_values(out_dtype, y_bytes)):
+        if math.isfinite(rounded) and rounded != stored:
+            raise AssertionError(f"{rounded} changed to {stored} when stored; round_to is wrong")
     out_shape = [N] if len(x_shape) == 1 else out_batch + [M, N]
     write_file(job["expected_out"], [("y", out_dtype, out_shape, y_bytes)], job.get("metadata"))
 

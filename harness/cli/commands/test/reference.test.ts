@@ -48,7 +48,23 @@ function values(count: number, allowed: readonly number[], seed: number): number
   return codes(1, count, allowed.length, seed, allowed)[0];
 }
 
-// Each case is exact in its output dtype, which write_safetensors.py checks, so y must match bit for bit.
+/** Splits `flat` into rows of `width` entries. */
+function matrix(flat: readonly number[], width: number): number[][] {
+  return Array.from({ length: flat.length / width }, (_, row) => flat.slice(row * width, (row + 1) * width));
+}
+
+/**
+ * Returns `count` dyadic numbers m·2^e with |m| < 2^bits and e in [minExponent, maxExponent]: exact
+ * in any float dtype with at least `bits` significant bits that covers the exponents, while their
+ * products and sums are not, so the output has to be rounded.
+ */
+function dyadics(count: number, bits: number, minExponent: number, maxExponent: number, seed: number): number[] {
+  const mantissas = codes(1, count, 2 ** (bits + 1) - 1, seed)[0].map((code) => code - (2 ** bits - 1));
+  const exponents = codes(1, count, maxExponent - minExponent + 1, seed + 1)[0];
+  return mantissas.map((mantissa, i) => mantissa * 2 ** (minExponent + exponents[i]));
+}
+
+// write_safetensors.py rounds each exact sum once to the output dtype, so y must match bit for bit.
 const VALID_CASES: Record<string, Record<string, unknown>> = {
   "affine 3-bit transposed": {
     mode: "affine", bits: 3, group_size: 32, transpose: true,
@@ -103,6 +119,32 @@ const VALID_CASES: Record<string, Record<string, unknown>> = {
     codes: codes(2, 32, 16, 13),
     scales: { dtype: "uint8", values: [[0x38, 0x30], [0x3c, 0xb8]] },
   },
+  "float16 rounding overflow and subnormals": {
+    mode: "affine", bits: 4, group_size: 64, transpose: true,
+    x: { dtype: "float16", shape: [3, 64], values: [...dyadics(64, 10, -4, 4, 40), ...new Array(64).fill(512), ...dyadics(64, 4, -24, -24, 41)] },
+    codes: codes(4, 64, 16, 42),
+    scales: { dtype: "float16", values: [[0.0999755859375], [64], [-0.0003337860107421875], [1.5]] },
+    biases: { dtype: "float16", values: [[-0.7001953125], [0], [0.125], [-11.25]] },
+  },
+  "bfloat16 rounding mxfp8": {
+    mode: "mxfp8", bits: 8, group_size: 32, transpose: true,
+    x: { dtype: "bfloat16", shape: [2, 64], values: dyadics(128, 7, -10, 10, 43) },
+    codes: codes(3, 64, 0, 44, [...Array.from({ length: 0x7f }, (_, i) => i), ...Array.from({ length: 0x7f }, (_, i) => 0x80 + i)]),
+    scales: { dtype: "uint8", values: [[127, 100], [140, 127], [0, 254]] },
+  },
+  "float32 rounding nvfp4": {
+    mode: "nvfp4", bits: 4, group_size: 16, transpose: true,
+    x: { dtype: "float32", shape: [2, 48], values: dyadics(96, 23, -30, 30, 45) },
+    codes: codes(2, 48, 16, 46),
+    scales: { dtype: "uint8", values: [[0x01, 0x7e, 0xb3], [0x38, 0x3f, 0x22]] },
+  },
+  "mixed affine rounding untransposed": {
+    mode: "affine", bits: 3, group_size: 32, transpose: false,
+    x: { dtype: "bfloat16", shape: [4, 5], values: dyadics(20, 7, -6, 6, 47) },
+    codes: codes(5, 64, 8, 48),
+    scales: { dtype: "float16", values: matrix(dyadics(10, 10, -12, -2, 49), 2) },
+    biases: { dtype: "float32", values: matrix(dyadics(10, 23, -8, 2, 50), 2) },
+  },
   "affine batches broadcast": {
     mode: "affine", bits: 4, group_size: 32, transpose: true,
     x: { dtype: "float32", shape: [2, 1, 2, 64], values: values(256, [-1, 0.5, 1, 2], 14) },
@@ -136,6 +178,12 @@ describe("reference command on valid files", () => {
     expect(actual.metadata).toEqual(metadata);
     expect([...actual.tensors.keys()]).toEqual(["y"]);
     expect(actual.tensors.get("y")).toEqual(reference.tensors.get("y"));
+
+    if (name === "float16 rounding overflow and subnormals") {
+      const bits = [...(reference.tensors.get("y")!.data as Uint16Array)];
+      expect(bits.filter((pattern) => (pattern & 0x7fff) === 0x7c00).length, "infinities").toBeGreaterThan(0);
+      expect(bits.filter((pattern) => (pattern & 0x7c00) === 0 && (pattern & 0x3ff) !== 0).length, "subnormals").toBeGreaterThan(0);
+    }
   });
 
   it("applies the non-finite rules element by element", async () => {
