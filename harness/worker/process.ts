@@ -54,6 +54,9 @@ export class WorkerProcess {
   readonly #decoder: FrameDecoder;
   readonly #maxFrameBytes: number | undefined;
   #stderr = "";
+  /** Characters of stderr received over the process's life, and that count when the last request was sent. */
+  #stderrTotal = 0;
+  #stderrAtRequest = 0;
   #pending: Pending | undefined;
   #exitMessage: string | undefined;
   #streamError: QmmError | undefined;
@@ -91,9 +94,13 @@ export class WorkerProcess {
     return this.#exitMessage !== undefined || this.#streamError !== undefined;
   }
 
-  /** The last lines of the worker's stderr. */
+  /**
+   * The last lines the worker wrote to stderr since the current request was sent, so that a crash
+   * report does not show the logs of earlier cases. For the handshake that is everything so far.
+   */
   stderrTail(): string {
-    const lines = this.#stderr.split("\n");
+    const sinceRequest = Math.min(this.#stderrTotal - this.#stderrAtRequest, this.#stderr.length);
+    const lines = this.#stderr.slice(this.#stderr.length - sinceRequest).split("\n");
     if (lines.at(-1) === "") lines.pop();
     return lines.slice(-STDERR_TAIL_LINES).join("\n");
   }
@@ -103,6 +110,7 @@ export class WorkerProcess {
     if (this.#pending !== undefined) throw new Error("a request is already in flight; the protocol allows one at a time");
 
     const frame = encodeFrame(message, this.#maxFrameBytes);
+    this.#stderrAtRequest = this.#stderrTotal;
     const outcome = new Promise<RequestOutcome>((resolve) => {
       const timer = setTimeout(() => {
         this.#settle({ kind: "timeout", seconds: timeoutSeconds });
@@ -189,7 +197,9 @@ export class WorkerProcess {
   }
 
   #onStderr(chunk: Uint8Array): void {
-    this.#stderr += Buffer.from(chunk).toString("utf8");
+    const text = Buffer.from(chunk).toString("utf8");
+    this.#stderr += text;
+    this.#stderrTotal += text.length;
     if (this.#stderr.length > STDERR_KEEP_BYTES) this.#stderr = this.#stderr.slice(-STDERR_KEEP_BYTES);
   }
 

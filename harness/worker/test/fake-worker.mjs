@@ -1,7 +1,7 @@
 // A scripted fake worker for the harness's protocol error-path tests. The case ID picks the
 // misbehaviour, so one process can answer well, then hang, crash or send a bad frame.
 //   node fake-worker.mjs [--protocol N] [--silent-hello] [--exit-on-start]
-// Case IDs: ok/..., error/..., hang/..., exit-mid-reply/..., oversized/..., garbage/..., bad-schema/...,
+// Case IDs: ok/..., error/..., hang/..., noisy-hang/..., exit-mid-reply/..., oversized/..., garbage/..., bad-schema/...,
 // wrong-id/..., truncated-then-exit/..., noisy/...
 import { decode, encode } from "@msgpack/msgpack";
 
@@ -38,6 +38,9 @@ function reply(request) {
     case "error":
       return send({ type: "error", id: request.id, code: "E_K_MISMATCH", message: "fake: K differs" });
     case "hang":
+      return;
+    case "noisy-hang":
+      for (let line = 0; line < 100; line++) process.stderr.write(`noise line ${line}\n`);
       return;
     case "exit-mid-reply": {
       const bytes = frame({ type: "result", id: request.id, y });

@@ -186,13 +186,21 @@ describe("worker backend cases", () => {
 
   it("keeps only the stderr tail", async () => {
     const backend = fake([], 0.5);
+    const [outcome] = await backend.run([call("noisy-hang/1")]);
+
+    expect(outcome.kind).toBe("timeout");
+    if (outcome.kind !== "timeout") return;
+    const lines = outcome.stderrTail.split("\n");
+    expect(lines).toHaveLength(20);
+    expect(lines.at(-1)).toBe("noise line 99");
+  });
+
+  it("shows only the failed case's stderr", async () => {
+    const backend = fake([], 0.5);
     const outcomes = await backend.run([call("noisy/1"), call("hang/2")]);
 
     expect(outcomes[1].kind).toBe("timeout");
-    if (outcomes[1].kind !== "timeout") return;
-    const lines = outcomes[1].stderrTail.split("\n");
-    expect(lines).toHaveLength(20);
-    expect(lines.at(-1)).toBe("fake worker: case hang/2");
+    if (outcomes[1].kind === "timeout") expect(outcomes[1].stderrTail).toBe("fake worker: case hang/2");
   });
 });
 
