@@ -5,6 +5,8 @@ import { referenceBackend } from "../reference-backend.ts";
 import { resolveBackend } from "../registry.ts";
 import { defineConformanceSuite } from "../vitest.ts";
 import { affineCase, errorCase } from "./fixtures.ts";
+import { openCaseSource } from "../run/source.ts";
+import type { GoldenCase, LoadFailure } from "../../vectors/case.ts";
 
 const base = affineCase({ M: 3, K: 128, N: 9, seed: 11 });
 const fixtureCases = [
@@ -17,10 +19,13 @@ const fixtureCases = [
 
 await defineConformanceSuite(referenceBackend, { source: fixtureCases, require: true });
 
-// The vector store and the JS backend are checked too once they exist in this checkout.
+// The whole vector store, loaded once, on the reference (bit for bit) and on the JS backend.
 if (existsSync(new URL("../../vectors/load.ts", import.meta.url))) {
-  await defineConformanceSuite(referenceBackend, { suites: ["exact", "errors"], require: true });
+  const stored: (GoldenCase | LoadFailure)[] = [];
+  for await (const item of openCaseSource({ suites: [] })) stored.push(item);
+
+  await defineConformanceSuite(referenceBackend, { source: stored, require: true });
 
   const js = await resolveBackend("js", { timeoutSeconds: 120 });
-  await defineConformanceSuite(js.backend, { suites: ["exact", "errors"], knownDivergences: js.knownDivergences });
+  await defineConformanceSuite(js.backend, { source: stored, knownDivergences: js.knownDivergences });
 }
