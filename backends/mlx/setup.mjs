@@ -60,6 +60,7 @@ function createVenv(python) {
 
   const missingVenv = /ensurepip|venv/.test(`${result.stderr}${result.stdout}`);
   const canApt = process.getuid?.() === 0 && run("apt-get", ["--version"], { quiet: true }).status === 0;
+  // NOTE: this branch has not run on the CI image, whose pyenv Python ships the venv module.
   if (missingVenv && canApt) {
     say("the venv module is missing; installing python3-venv with apt-get");
     run("apt-get", ["install", "-y", "-q", "python3-venv"]);

@@ -40,6 +40,8 @@ export interface WorkerFailure {
   readonly message: string;
   readonly stderrTail: string;
   readonly seconds?: number;
+  /** True when the worker could not be started or failed its handshake, before any case ran. */
+  readonly atStart?: boolean;
 }
 
 /** What an extension request (quantize, dequantize) returned. */
@@ -84,7 +86,7 @@ export function createWorkerBackend(command: string, args: readonly string[], op
 
     current = undefined;
     const started = await startWorker();
-    if ("kind" in started) return started;
+    if ("kind" in started) return { ...started, atStart: true };
     current = started;
     return started;
   }
@@ -127,7 +129,16 @@ export function createWorkerBackend(command: string, args: readonly string[], op
     }
   }
 
-  async function runOne(call: BackendCall): Promise<CallOutcome> {
+  /** Runs one call; a failure to start the worker is passed up so the batch can stop retrying. */
+  async function runOne(call: BackendCall): Promise<{ outcome: CallOutcome; startFailure?: WorkerFailure }> {
+    let startFailure: WorkerFailure | undefined;
+    const outcome = await runCall(call, (failure) => {
+      startFailure = failure;
+    });
+    return { outcome, startFailure };
+  }
+
+  async function runCall(call: BackendCall, onStartFailure: (failure: WorkerFailure) => void): Promise<CallOutcome> {
     const unknownKeys = Object.keys(call.params).filter((key) => !WIRE_PARAM_KEYS.has(key));
     if (unknownKeys.length > 0) {
       return { kind: "unsupported", reason: `the worker protocol carries only mode, transpose, group_size and bits, and this case also has ${unknownKeys.join(", ")}` };
@@ -148,7 +159,10 @@ export function createWorkerBackend(command: string, args: readonly string[], op
       if (!(error instanceof QmmError)) throw error;
       return { kind: "error", code: error.code, message: error.message };
     }
-    if ("kind" in exchanged) return failureOutcome(exchanged);
+    if ("kind" in exchanged) {
+      if (exchanged.atStart === true) onStartFailure(exchanged);
+      return failureOutcome(exchanged);
+    }
 
     const { reply, seconds } = exchanged;
     if (reply.type === "error") return { kind: "error", code: reply.code, message: reply.message };
@@ -194,7 +208,18 @@ export function createWorkerBackend(command: string, args: readonly string[], op
 
     async run(calls) {
       const outcomes: CallOutcome[] = [];
-      for (const call of calls) outcomes.push(await runOne(call));
+      for (const call of calls) {
+        const { outcome, startFailure } = await runOne(call);
+        outcomes.push(outcome);
+
+        // A worker that cannot start would fail every remaining case the same way, each after a
+        // full handshake timeout, so the rest of the batch reports this failure at once.
+        if (startFailure !== undefined) {
+          const skipped = `${startFailure.message} (not retried for the rest of this batch)`;
+          while (outcomes.length < calls.length) outcomes.push({ kind: "crashed", message: skipped, stderrTail: startFailure.stderrTail });
+          break;
+        }
+      }
       return outcomes;
     },
 

@@ -215,3 +215,17 @@ describe("worker backend parameters", () => {
     expectOk(outcomes[1]);
   });
 });
+
+describe("worker backend start failures", () => {
+  it("stops retrying a worker that cannot start", async () => {
+    const backend = fake(["--exit-on-start"]);
+    const outcomes = await backend.run([call("ok/1"), call("ok/2"), call("ok/3")]);
+
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(["crashed", "crashed", "crashed"]);
+    if (outcomes[2].kind === "crashed") {
+      expect(outcomes[2].message).toContain("status 7");
+      expect(outcomes[2].message).toContain("not retried for the rest of this batch");
+      expect(outcomes[2].stderrTail).toContain("failing on start");
+    }
+  });
+});
