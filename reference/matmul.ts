@@ -31,7 +31,6 @@ export function quantizedMatmul(inputs: QmmInputs, params: QmmParamsInput): Exac
 
   for (let b = 0; b < batchCount; b++) {
     const wIndex = wSources[b];
-    const codes = operands.codes(wIndex);
     const scaleOffset = wIndex * scalesPerMatrix;
     let flags = nonFiniteWeights.get(wIndex);
     if (flags === undefined) {
@@ -46,9 +45,9 @@ export function quantizedMatmul(inputs: QmmInputs, params: QmmParamsInput): Exac
       if (call.params.transpose) {
         const groups = createRowGroups(K / call.params.groupSize);
         analyseRow(operands.x, xOffset, call.params.groupSize, operands.elementMax, operands.elementLowBit, groups);
-        transposedRow(operands, { xOffset, codes, scaleOffset, outOffset, groups, weightRowNonFinite: flags }, N, K, call.params.groupSize, output);
+        transposedRow(operands, { xOffset, codes: operands.codes(wIndex), scaleOffset, outOffset, groups, weightRowNonFinite: flags }, N, K, call.params.groupSize, output);
       } else {
-        untransposedRow(operands, { xOffset, codes, scaleOffset, outOffset, groupNonFinite: flags }, N, K, call.params.groupSize, output);
+        untransposedRow(operands, { xOffset, codesByColumn: operands.codesByColumn(wIndex), scaleOffset, outOffset, groupNonFinite: flags }, N, K, call.params.groupSize, output);
       }
     }
   }

@@ -21,3 +21,14 @@ export function lowestBitExponent(value: number): number {
 function countTrailingZeros(word: number): number {
   return 31 - Math.clz32(word & -word);
 }
+
+/** Returns floor(log2 |value|) for a finite nonzero float64, subnormals included. */
+export function exponentOf(value: number): number {
+  scratchFloat[0] = value;
+  const biasedExponent = (scratchWords[1] >>> 20) & 0x7ff;
+  if (biasedExponent !== 0) return biasedExponent - 1023;
+
+  const mantissaHigh = scratchWords[1] & 0xfffff;
+  if (mantissaHigh !== 0) return -1043 + (31 - Math.clz32(mantissaHigh));
+  return -1075 + (31 - Math.clz32(scratchWords[0]));
+}

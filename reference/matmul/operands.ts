@@ -34,6 +34,8 @@ export interface Operands {
   readonly weightColumns: number;
   /** Returns the unpacked codes of weight matrix `batchIndex` (row-major R × C), unpacking each at most once. */
   codes(batchIndex: number): Uint8Array;
+  /** Returns the codes of weight matrix `batchIndex` transposed (column-major, C × R), so a column reads contiguously. */
+  codesByColumn(batchIndex: number): Uint8Array;
 }
 
 const PRECISION = { float32: 24, float16: 11, bfloat16: 8 } as const;
@@ -62,6 +64,7 @@ export function decodeOperands(inputs: QmmInputs, call: ResolvedCall): Operands 
   const weightColumns = (wordsPerRow * 32) / bits;
   const words = inputs.w.data as Uint32Array;
   const cache = new Map<number, Uint8Array>();
+  const columnCache = new Map<number, Uint8Array>();
 
   return {
     x,
@@ -80,6 +83,18 @@ export function decodeOperands(inputs: QmmInputs, call: ResolvedCall): Operands 
         cache.set(batchIndex, codes);
       }
       return codes;
+    },
+    codesByColumn(batchIndex: number): Uint8Array {
+      let transposed = columnCache.get(batchIndex);
+      if (transposed === undefined) {
+        const codes = this.codes(batchIndex);
+        transposed = new Uint8Array(codes.length);
+        for (let r = 0; r < weightRows; r++) {
+          for (let c = 0; c < weightColumns; c++) transposed[c * weightRows + r] = codes[r * weightColumns + c];
+        }
+        columnCache.set(batchIndex, transposed);
+      }
+      return transposed;
     },
   };
 }

@@ -56,13 +56,14 @@ const calls: fc.Arbitrary<GeneratedCall> = fc
     M: fc.integer({ min: 1, max: 3 }),
     groups: fc.integer({ min: 1, max: 2 }),
     other: fc.integer({ min: 1, max: 3 }),
+    longK: fc.integer({ min: 1, max: 40 }),
     batch: fc.constantFrom(0, 2),
     seed: fc.integer(),
   })
   .chain((shape) => {
     const { mode, bits, groupSize } = shape.mode;
     const affine = mode === "affine";
-    const K = shape.transpose ? groupSize * shape.groups : shape.other;
+    const K = shape.transpose ? groupSize * shape.groups : shape.longK;
     const N = shape.transpose ? shape.other : groupSize * shape.groups;
     const rows = shape.transpose ? N : K;
     const cols = shape.transpose ? K : N;
