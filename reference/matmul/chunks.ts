@@ -2,7 +2,7 @@
  * Splits a vector of float64 values into a few chunks on fixed binary grids, so that any weighted
  * sum Σ_k v_k·c_k with small weights c_k is exact in plain float64 chunk by chunk.
  *
- * Chunk j holds each value rounded to a multiple of u_j = 2^(E + 1 − (j+1)·W), where E is the largest
+ * Chunk j contains each value rounded to a multiple of u_j = 2^(E + 1 − (j+1)·W), where E is the largest
  * exponent among the values, minus what the earlier chunks took. Each chunk entry is at most 2^W units
  * of u_j, so with weights below 2^weightBits and K terms every partial sum stays below 2^53 units
  * when W + weightBits + log2 K ≤ 51: float64 adds them without rounding. Chunks end once u_j reaches

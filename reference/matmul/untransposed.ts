@@ -100,7 +100,7 @@ export function untransposedRow(operands: Operands, row: UntransposedRow, N: num
   }
 }
 
-/** One output from the chunked sums: every float64 addition here is exact (chunks.ts). */
+/** Computes output n from the chunked sums; every float64 addition here is exact (chunks.ts). */
 function chunkedColumn(
   operands: Operands,
   row: UntransposedRow,
@@ -138,7 +138,7 @@ function chunkedColumn(
   output.store(row.outOffset + n, accumulator, undefined, absSum, dequantAbsSum, xAbsSum);
 }
 
-/** One output by adding each term's exact parts: x_k·q·s as a two-part product plus x_k·β (affine), or x_k·v·scale. */
+/** Computes output n by adding each term's exact parts: x_k·q·s as a two-part product plus x_k·β (affine), or x_k·v·scale. */
 function slowColumn(operands: Operands, row: UntransposedRow, n: number, g: number, K: number, groupCount: number, xAbsSum: number, output: OutputBuffers): void {
   const { x, scales, biases, elementValues } = operands;
   accumulator.reset();
@@ -169,7 +169,7 @@ function slowColumn(operands: Operands, row: UntransposedRow, n: number, g: numb
   output.store(row.outOffset + n, accumulator, undefined, absSum, biases === undefined ? absSum : dequantAbsSum, xAbsSum);
 }
 
-/** The class of output n when x or the group's scales and biases hold NaN or infinity (SPEC.md §8.3). */
+/** Returns the non-finite value of output n (SPEC.md §8.3), or undefined when all its terms are finite. */
 function classifyColumn(operands: Operands, row: UntransposedRow, n: number, g: number, K: number, groupCount: number): number | undefined {
   const { x, scales, biases, elementValues } = operands;
   classes.reset();
