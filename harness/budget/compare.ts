@@ -115,6 +115,8 @@ export type TensorComparison =
       readonly worst: ElementCheck | null;
       /** How many elements were allowed to overflow. */
       readonly mayOverflowCount: number;
+      /** How many non-finite results for finite exact values were accepted as overflow. */
+      readonly overflowAcceptedCount: number;
       /** The backend's values as float64, kept for the located diff. */
       readonly got: Float64Array;
     }
@@ -140,13 +142,15 @@ export function compareTensor(plan: BudgetPlan, expectedY: Tensor, expected: Exp
   const failedIndices: number[] = [];
   let worst: ElementCheck | null = null;
   let mayOverflowCount = 0;
+  let overflowAcceptedCount = 0;
 
   for (let index = 0; index < values.length; index++) {
     const check = checkElement(plan, expected, values, index);
     if (check.failure !== null) failedIndices.push(index);
     if (check.mayOverflow) mayOverflowCount++;
+    if (check.failure === null && !Number.isFinite(check.got) && Number.isFinite(check.exact)) overflowAcceptedCount++;
     if (worst === null || check.ratio > worst.ratio) worst = check;
   }
 
-  return { kind: "compared", elementCount: values.length, failedIndices, worst, mayOverflowCount, got: values };
+  return { kind: "compared", elementCount: values.length, failedIndices, worst, mayOverflowCount, overflowAcceptedCount, got: values };
 }

@@ -100,9 +100,10 @@ export function evaluateOutcome(golden: GoldenCase, outcome: CallOutcome, contex
   }
 
   const worstRatio = comparison.worst?.ratio ?? 0;
-  if (comparison.failedIndices.length === 0) return { ...base, status: "passed", worstRatio, ...seconds };
+  const overflow = comparison.overflowAcceptedCount > 0 ? { mayOverflowAccepted: comparison.overflowAcceptedCount } : {};
+  if (comparison.failedIndices.length === 0) return { ...base, status: "passed", worstRatio, ...overflow, ...seconds };
 
   const variantName = golden.exactTier === true ? `exact (the exact tier requires bit equality; declared ${context.variant.name})` : variant.name;
   const failure = describeValueFailure(golden, variantName, plan, expected, comparison);
-  return { ...failed(failure), worstRatio, ...seconds };
+  return { ...failed(failure), worstRatio, ...overflow, ...seconds };
 }

@@ -80,6 +80,8 @@ export const caseRecordSchema = z.object({
   seconds: z.number().optional(),
   /** error/budget of the worst element of a value case that produced values. */
   worstRatio: jsonFloatSchema.optional(),
+  /** Elements whose non-finite result was accepted because the computation may overflow (tag `may-overflow`). */
+  mayOverflowAccepted: z.number().int().optional(),
   failure: failureSchema.optional(),
   /** The located diff and hints, rendered for people. */
   text: z.string().optional(),

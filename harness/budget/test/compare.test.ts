@@ -161,5 +161,22 @@ describe("compareTensor", () => {
     expect(result.failedIndices).toEqual([1]);
     expect(result.worst?.index).toBe(1);
     expect(result.elementCount).toBe(3);
+    expect(result.overflowAcceptedCount).toBe(0);
+  });
+
+  it("counts accepted overflows", () => {
+    const f16 = plan(VARIANTS["sequential/compute"], "float16", 16);
+    const y16: Tensor = { dtype: "float16", shape: [2], data: Uint16Array.of(0x7bef, 0x3c00) };
+    const values: ExpectedValues = {
+      y: Float64Array.of(64992, 1),
+      exact: Float64Array.of(65000, 1),
+      condition: { absSum: Float64Array.of(65000, 1), dequantAbsSum: Float64Array.of(65000, 1), xAbsSum: Float64Array.of(1, 1), reductionLength: 16, groupCount: 1 },
+    };
+    const got: Tensor = { dtype: "float16", shape: [2], data: Uint16Array.of(0x7c00, 0x3c00) };
+    const result = compareTensor(f16, y16, values, got);
+    if (result.kind !== "compared") throw new Error("expected a comparison");
+    expect(result.failedIndices).toEqual([]);
+    expect(result.overflowAcceptedCount).toBe(1);
+    expect(result.mayOverflowCount).toBe(1);
   });
 });
