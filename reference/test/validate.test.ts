@@ -26,7 +26,7 @@ function tensor(dtype: DType, shape: readonly number[], fill = 0): Tensor {
   return { dtype, shape, data };
 }
 
-/** A valid call per mode: x (2, K), w (3, ·) with transpose=true, one group per row. */
+/** Builds a valid call of `mode`: x (2, K), w (3, ·) with transpose=true, one group per row. */
 function validCase(mode: Mode): { inputs: QmmInputs; params: QmmParamsInput } {
   const rule = MODE_RULES[mode];
   const K = rule.defaultGroupSize;

@@ -190,7 +190,11 @@ describe("reference command on valid files", () => {
     // Rows of x: +inf at k = 0, −inf at k = 1, NaN at k = 2, all finite. Rows of W: finite with
     // ŵ = 0 at k = 0 and ŵ = −1 at k = 1, an infinite scale with q = 0 at k = 5 (so ŵ is NaN there),
     // and a −inf bias.
-    const row = (special: number, value: string) => Array.from({ length: 32 }, (_, k) => (k === special ? value : k % 3 === 0 ? 1 : 0.5));
+    const row = (special: number, value: string) =>
+      Array.from({ length: 32 }, (_, k) => {
+        if (k === special) return value;
+        return k % 3 === 0 ? 1 : 0.5;
+      });
     const x = [...row(0, "inf"), ...row(1, "-inf"), ...row(2, "nan"), ...row(-1, "")];
     const weightCodes = codes(3, 32, 16, 30).map((line, n) => line.map((code, k) => (n === 0 && k === 0 ? 4 : code)));
     weightCodes[0][1] = 0;
