@@ -110,9 +110,10 @@ export async function runConformance(
   };
 
   const flush = async (batch: GoldenCase[]) => {
-    for (const entry of active) {
-      for (const result of await runBatch(entry, batch, options)) record(result);
-    }
+    // Backends run the batch concurrently, so a worker process computes while an in-process
+    // backend does; records are still added in backend order.
+    const results = await Promise.all(active.map((entry) => runBatch(entry, batch, options)));
+    for (const batchRecords of results) batchRecords.forEach(record);
     done += batch.length;
     progress.update({ done, failed, ...(options.expectedCases === undefined ? {} : { total: options.expectedCases }) });
   };

@@ -2,9 +2,10 @@
  * `qmm-conformance run`: runs the golden vectors on one or more backends and reports the verdict
  * on the console and, on request, as JSON, JUnit XML and HTML files.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
+import { z } from "zod";
 import type { Backend } from "../../backend.ts";
 import { DEFAULT_BACKENDS, resolveBackend } from "../../registry.ts";
 import { renderConsole } from "../../report/console.ts";
@@ -38,6 +39,9 @@ Options:
   --vectors DIR      the vector folder (default: the vector store's own default)
   --batch N          cases sent to a backend per call (default 32)
   --timeout SECONDS  the maximum time one case may take on a backend (default 120)
+  --known FILE       a JSON file of extra known divergences per backend name:
+                     {"NAME": [{"pattern": "CASE_GLOB", "reason": "why"}]}; they add to the
+                     lists the backend modules export
   --json FILE        write the full JSON report (schema: runReportSchema in harness/report/json.ts)
   --junit FILE       write a JUnit XML report (one testsuite per backend and suite)
   --html FILE        write a self-contained HTML report
@@ -64,6 +68,7 @@ interface RunArguments {
   readonly vectorsDir?: string;
   readonly batchSize: number;
   readonly timeoutSeconds: number;
+  readonly knownFile?: string;
   readonly json?: string;
   readonly junit?: string;
   readonly html?: string;
@@ -84,6 +89,7 @@ export function parseRunArguments(argv: readonly string[]): RunArguments | "help
         vectors: { type: "string" },
         batch: { type: "string" },
         timeout: { type: "string" },
+        known: { type: "string" },
         json: { type: "string" },
         junit: { type: "string" },
         html: { type: "string" },
@@ -130,6 +136,7 @@ export function parseRunArguments(argv: readonly string[]): RunArguments | "help
     ...(values.filter === undefined ? {} : { filter: values.filter }),
     ...(shard === undefined ? {} : { shard }),
     ...(values.vectors === undefined ? {} : { vectorsDir: values.vectors }),
+    ...(values.known === undefined ? {} : { knownFile: values.known }),
     ...(values.json === undefined ? {} : { json: values.json }),
     ...(values.junit === undefined ? {} : { junit: values.junit }),
     ...(values.html === undefined ? {} : { html: values.html }),
@@ -156,7 +163,14 @@ async function runRun(argv: readonly string[]): Promise<number> {
     return 2;
   }
 
+  const extraKnown = parsed.knownFile === undefined ? {} : await readKnownFile(parsed.knownFile);
+  if (typeof extraKnown === "string") {
+    process.stderr.write(`qmm-conformance run: ${extraKnown}\n`);
+    return 2;
+  }
+
   const { backends, knownDivergences } = await selectBackends(parsed);
+  for (const [name, entries] of Object.entries(extraKnown)) knownDivergences[name] = [...(knownDivergences[name] ?? []), ...entries];
   const pattern = parsed.filter === undefined ? null : compilePattern(parsed.filter);
   const shard = parsed.shard;
   const selected = (caseId: string) => (pattern === null || pattern.matches(caseId)) && (shard === undefined || inShard(caseId, shard));
@@ -216,6 +230,35 @@ async function selectBackends(parsed: RunArguments): Promise<{ backends: Backend
     knownDivergences[registered.backend.name] = registered.knownDivergences;
   }
   return { backends, knownDivergences };
+}
+
+const knownFileSchema = z.record(z.string(), z.array(z.strictObject({ pattern: z.string().min(1), reason: z.string().min(1) })));
+
+/** Reads a known-divergence file, or returns an error message naming the problem. */
+async function readKnownFile(path: string): Promise<Record<string, KnownDivergence[]> | string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, "utf8"));
+  } catch (error) {
+    return `cannot read --known file ${path}: ${(error as Error).message}`;
+  }
+
+  const parsed = knownFileSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return `invalid --known file ${path} at ${issue.path.join(".") || "top level"}: ${issue.message}. Expected {"NAME": [{"pattern": "...", "reason": "..."}]}`;
+  }
+
+  for (const entries of Object.values(parsed.data)) {
+    for (const entry of entries) {
+      try {
+        compilePattern(entry.pattern);
+      } catch (error) {
+        return `invalid pattern '${entry.pattern}' in --known file ${path}: ${(error as Error).message}`;
+      }
+    }
+  }
+  return parsed.data;
 }
 
 /** Writes the requested report files; returns false (after a message) when one cannot be written. */

@@ -1,5 +1,5 @@
 // The `run` command in-process, on the repository's vector store (errors suite: 42 small cases).
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -90,6 +90,25 @@ describe("qmm-conformance run", () => {
   it("required unknown backend exits 1", async () => {
     expect(await run(["--backend", "reference", "--suite", "errors", "--require", "no-such-backend"])).toBe(1);
     expect(output).toContain("no-such-backend: unavailable (required): unknown backend 'no-such-backend'");
+  });
+
+  it("known file marks cases", async () => {
+    const known = join(folder, "known.json");
+    await writeFile(known, JSON.stringify({ reference: [{ pattern: "/bits/", reason: "stale entry for the test" }] }));
+    const json = join(folder, "known-report.json");
+    expect(await run(["--backend", "reference", "--suite", "errors", "--known", known, "--json", json])).toBe(0);
+    const report = parseJsonReport(await readFile(json, "utf8"));
+    const listed = report.records.filter((record) => record.caseId.includes("bits"));
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.every((record) => record.status === "unexpected-pass")).toBe(true);
+    expect(output).toContain("Unexpected passes:");
+  });
+
+  it("invalid known file exits 2", async () => {
+    const known = join(folder, "bad-known.json");
+    await writeFile(known, JSON.stringify({ reference: [{ pattern: "x" }] }));
+    expect(await run(["--backend", "reference", "--known", known])).toBe(2);
+    expect(errors).toContain("invalid --known file");
   });
 
   it("missing vector folder exits 1", async () => {
