@@ -17,13 +17,21 @@ import type { RequestOutcome } from "./process.ts";
 export { MAX_FRAME_BYTES } from "./frame.ts";
 export { PROTOCOL_VERSION } from "./messages.ts";
 
+/** Seconds a new worker may take to send its handshake, unless the per-request timeout is longer. */
+const DEFAULT_START_TIMEOUT_SECONDS = 60;
+
 /** The parameter keys a `run` request can carry (as QmmParamsInput names them). */
 const WIRE_PARAM_KEYS: ReadonlySet<string> = new Set(["mode", "transpose", "groupSize", "bits"]);
 
 /** Options of {@link createWorkerBackend}. */
 export interface WorkerBackendOptions {
-  /** Seconds to wait for the handshake and for each reply before the worker is killed. */
+  /** Seconds to wait for each reply before the worker is killed. */
   readonly timeoutSeconds: number;
+  /**
+   * Seconds to wait for the handshake of a new process, which may load a large library first.
+   * Defaults to the larger of 60 and `timeoutSeconds`.
+   */
+  readonly startTimeoutSeconds?: number;
   /** The backend's name in reports; defaults to `cmd:COMMAND ARGS`. */
   readonly name?: string;
   /** Extra environment variables for the worker, on top of the harness's own. */
@@ -69,14 +77,15 @@ export function createWorkerBackend(command: string, args: readonly string[], op
 
   const name = options.name ?? `cmd:${[command, ...args].join(" ")}`;
   const timeoutSeconds = options.timeoutSeconds;
+  const startTimeoutSeconds = options.startTimeoutSeconds ?? Math.max(DEFAULT_START_TIMEOUT_SECONDS, timeoutSeconds);
   let current: { process: WorkerProcess; hello: HelloReply } | undefined;
   let nextId = 0;
 
   async function startWorker(): Promise<{ process: WorkerProcess; hello: HelloReply } | WorkerFailure> {
     const process = WorkerProcess.start({ command, args, env: options.env, cwd: options.cwd, maxFrameBytes: options.maxFrameBytes });
-    const outcome = await process.request({ type: "hello", protocol: PROTOCOL_VERSION }, timeoutSeconds);
+    const outcome = await process.request({ type: "hello", protocol: PROTOCOL_VERSION }, startTimeoutSeconds);
 
-    const hello = await handshakeResult(process, outcome, timeoutSeconds);
+    const hello = await handshakeResult(process, outcome, startTimeoutSeconds);
     if ("kind" in hello) return hello;
     return { process, hello };
   }

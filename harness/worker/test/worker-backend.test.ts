@@ -11,8 +11,8 @@ import type { WorkerBackend } from "../index.ts";
 const FAKE = fileURLToPath(new URL("./fake-worker.mjs", import.meta.url));
 const backends: WorkerBackend[] = [];
 
-function fake(extraArgs: string[] = [], timeoutSeconds = 5, maxFrameBytes?: number): WorkerBackend {
-  const backend = createWorkerBackend(process.execPath, [FAKE, ...extraArgs], { timeoutSeconds, name: "fake", maxFrameBytes });
+function fake(extraArgs: string[] = [], timeoutSeconds = 5, maxFrameBytes?: number, startTimeoutSeconds?: number): WorkerBackend {
+  const backend = createWorkerBackend(process.execPath, [FAKE, ...extraArgs], { timeoutSeconds, name: "fake", maxFrameBytes, startTimeoutSeconds });
   backends.push(backend);
   return backend;
 }
@@ -63,7 +63,7 @@ describe("worker backend handshake", () => {
   });
 
   it("times out a silent handshake", async () => {
-    const probe = await fake(["--silent-hello"], 0.5).probe();
+    const probe = await fake(["--silent-hello"], 5, undefined, 0.5).probe();
 
     expect(probe.kind).toBe("unavailable");
     if (probe.kind === "unavailable") expect(probe.reason).toContain("no handshake within 0.5 s");
