@@ -3,12 +3,15 @@
  * magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6.
  */
 import type { FloatDType } from "../../spec/types.ts";
-import { roundToDType, ulpOf } from "./float.ts";
+import { FORMAT_INFO, roundToDType } from "./float.ts";
 
 /** The value of each code 0..15. Code 8 is -0. */
 export const E2M1_VALUES: readonly number[] = Object.freeze([
   0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6,
 ]);
+
+/** The same values in a typed array, for the encoder's inner loop. */
+const TABLE = Float64Array.from(E2M1_VALUES);
 
 /** Decodes a 4-bit E2M1 code; only the low 4 bits of `code` are read. */
 export function e2m1ToNumber(code: number): number {
@@ -32,12 +35,15 @@ export function numberToE2m1(value: number, distanceDType?: FloatDType): number 
   // Rounding is monotonic, so no rounded distance falls below the winner's. It can only create a
   // tie, and a tie with a lower code hands the first-minimum scan to that code. Only codes whose
   // float64 distance lies within one ulp of the winner's rounded distance are rounded and compared.
-  const target = Math.abs(roundToDType(value - E2M1_VALUES[bestCode], distanceDType));
-  const margin = ulpOf(target, distanceDType);
+  const target = Math.abs(roundToDType(value - TABLE[bestCode], distanceDType));
+  const info = FORMAT_INFO[distanceDType];
+  // At least one ulp of target, without reading its exponent: 2^(1-p)·target covers normal
+  // numbers and minSubnormal covers the rest.
+  const margin = Math.max(target * 2 * info.unitRoundoff, info.minSubnormal);
   for (let code = 0; code < bestCode; code++) {
-    const distance = Math.abs(value - E2M1_VALUES[code]);
+    const distance = Math.abs(value - TABLE[code]);
     if (distance - target > margin) continue;
-    if (Math.abs(roundToDType(value - E2M1_VALUES[code], distanceDType)) === target) return code;
+    if (Math.abs(roundToDType(value - TABLE[code], distanceDType)) === target) return code;
   }
 
   return bestCode;
