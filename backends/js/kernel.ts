@@ -61,38 +61,90 @@ export function jsQuantizedMatmul(inputs: QmmInputs, params: QmmParamsInput): Te
   const wSources = broadcastSourceIndices(call.outBatch, call.wBatch);
 
   const out = new Float64Array(batchCount * M * N);
-  const codes = new Uint8Array(cols);
-  const row = new Float64Array(cols);
+  const layout: Layout = { M, K, N, rows, cols, bits, groupSize, wordsPerRow, groupsPerRow, words, weights, x, xSources, out };
 
   for (let matrix = 0; matrix < matrixCount; matrix++) {
     const batches: number[] = [];
     for (let b = 0; b < batchCount; b++) if (wSources[b] === matrix) batches.push(b);
     if (batches.length === 0) continue;
 
-    // One output row against a transposed weight: dequantize inside the dot, so the row is read once.
-    const singleRow = transpose && batches.length === 1 && M === 1 && weights.biases !== undefined;
-
-    for (let r = 0; r < rows; r++) {
-      unpackRowInto(words, (matrix * rows + r) * wordsPerRow, bits, cols, codes, 0);
-      if (singleRow) {
-        out[batches[0] * N + r] = affineDot(x, xSources[batches[0]] * K, codes, weights, (matrix * rows + r) * groupsPerRow, groupSize, groupsPerRow);
-        continue;
-      }
-      dequantizeRow(weights, (matrix * rows + r) * groupsPerRow, groupSize, groupsPerRow, codes, row);
-
-      for (const b of batches) {
-        const xBase = xSources[b] * M * K;
-        const outBase = b * M * N;
-        if (transpose) {
-          for (let m = 0; m < M; m++) out[outBase + m * N + r] = dot(x, xBase + m * K, row, K);
-        } else {
-          for (let m = 0; m < M; m++) axpy(x[xBase + m * K + r], row, out, outBase + m * N, N);
-        }
-      }
-    }
+    if (transpose) transposedMatrix(layout, matrix, batches);
+    else untransposedMatrix(layout, matrix, batches);
   }
 
   return tensorFromNumbers(call.outDType, call.outShape, out);
+}
+
+/** Sizes and buffers of one call, shared by the two layouts. */
+interface Layout {
+  readonly M: number;
+  readonly K: number;
+  readonly N: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly bits: number;
+  readonly groupSize: number;
+  readonly wordsPerRow: number;
+  readonly groupsPerRow: number;
+  readonly words: Uint32Array;
+  readonly weights: DecodedWeights;
+  readonly x: Float64Array;
+  readonly xSources: Int32Array;
+  readonly out: Float64Array;
+}
+
+/** Rows of a transposed weight dequantized together, so each row of x is read once per block. */
+const ROW_BLOCK = 4;
+
+/** y[b, m, n] = Σ_k x[m, k]·ŵ[n, k] for the output batches `batches` that use weight matrix `matrix`. */
+function transposedMatrix(layout: Layout, matrix: number, batches: readonly number[]): void {
+  const { M, K, N, rows, cols, bits, groupSize, wordsPerRow, groupsPerRow, words, weights, x, xSources, out } = layout;
+  const codes = new Uint8Array(cols);
+
+  // One output row: dequantize inside the dot, so the weight row is read once.
+  if (batches.length === 1 && M === 1 && weights.biases !== undefined) {
+    for (let r = 0; r < rows; r++) {
+      unpackRowInto(words, (matrix * rows + r) * wordsPerRow, bits, cols, codes, 0);
+      out[batches[0] * N + r] = affineDot(x, xSources[batches[0]] * K, codes, weights, (matrix * rows + r) * groupsPerRow, groupSize, groupsPerRow);
+    }
+    return;
+  }
+
+  const block = new Float64Array(ROW_BLOCK * cols);
+  for (let first = 0; first < rows; first += ROW_BLOCK) {
+    const count = Math.min(ROW_BLOCK, rows - first);
+    for (let i = 0; i < count; i++) {
+      const r = first + i;
+      unpackRowInto(words, (matrix * rows + r) * wordsPerRow, bits, cols, codes, 0);
+      dequantizeRow(weights, (matrix * rows + r) * groupsPerRow, groupSize, groupsPerRow, codes, block.subarray(i * cols, (i + 1) * cols));
+    }
+
+    for (const b of batches) {
+      const xBase = xSources[b] * M * K;
+      for (let m = 0; m < M; m++) {
+        const target = b * M * N + m * N + first;
+        if (count === ROW_BLOCK) dot4(x, xBase + m * K, block, K, out, target);
+        else for (let i = 0; i < count; i++) out[target + i] = dot(x, xBase + m * K, block.subarray(i * cols, (i + 1) * cols), K);
+      }
+    }
+  }
+}
+
+/** y[b, m, n] = Σ_k x[m, k]·ŵ[k, n], accumulated row by row of the weight. */
+function untransposedMatrix(layout: Layout, matrix: number, batches: readonly number[]): void {
+  const { M, K, N, rows, cols, bits, groupSize, wordsPerRow, groupsPerRow, words, weights, x, xSources, out } = layout;
+  const codes = new Uint8Array(cols);
+  const row = new Float64Array(cols);
+
+  for (let r = 0; r < rows; r++) {
+    unpackRowInto(words, (matrix * rows + r) * wordsPerRow, bits, cols, codes, 0);
+    dequantizeRow(weights, (matrix * rows + r) * groupsPerRow, groupSize, groupsPerRow, codes, row);
+
+    for (const b of batches) {
+      const xBase = xSources[b] * M * K;
+      for (let m = 0; m < M; m++) axpy(x[xBase + m * K + r], row, out, b * M * N + m * N, N);
+    }
+  }
 }
 
 function dequantizeRow(weights: DecodedWeights, scaleBase: number, groupSize: number, groups: number, codes: Uint8Array, row: Float64Array): void {
@@ -149,6 +201,30 @@ function dot(x: Float64Array, offset: number, w: Float64Array, length: number): 
   for (; k < length; k++) s0 += x[offset + k] * w[k];
 
   return s0 + s1 + (s2 + s3);
+}
+
+/** Four dots of one x row against the four rows of `block` (each `length` long), written to out[target..target+3]. */
+function dot4(x: Float64Array, offset: number, block: Float64Array, length: number, out: Float64Array, target: number): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const r1 = length;
+  const r2 = 2 * length;
+  const r3 = 3 * length;
+
+  for (let k = 0; k < length; k++) {
+    const value = x[offset + k];
+    s0 += value * block[k];
+    s1 += value * block[r1 + k];
+    s2 += value * block[r2 + k];
+    s3 += value * block[r3 + k];
+  }
+
+  out[target] = s0;
+  out[target + 1] = s1;
+  out[target + 2] = s2;
+  out[target + 3] = s3;
 }
 
 /** out[offset + n] += a·w[n] for n < length. */

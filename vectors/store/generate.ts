@@ -7,6 +7,8 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { VECTOR_FILES, vectorFileByName } from "../generate/files.ts";
 import type { VectorFileSpec } from "../generate/files.ts";
+import { compareDigests, digestCase } from "./digest.ts";
+import type { CaseChange } from "./digest.ts";
 import { encodeVectorFile, sha256Hex } from "./file.ts";
 import { CACHE_FOLDER, MANIFEST_NAME, VECTORS_DIR, changedSources, formatManifest, hashSources, readManifest } from "./manifest.ts";
 import type { Manifest, ManifestFile } from "./manifest.ts";
@@ -32,7 +34,8 @@ export function generateFile(spec: VectorFileSpec): GeneratedFile {
   }
 
   const bytes = encodeVectorFile(spec.suite, spec.name, cases);
-  const entry: ManifestFile = { name: spec.name, suite: spec.suite, path: `${CACHE_FOLDER}/${spec.name}`, cases: cases.length, bytes: bytes.length, sha256: sha256Hex(bytes) };
+  const caseDigests = Object.fromEntries(cases.map((golden) => [golden.id, [...digestCase(golden)] as [string, string, string]]));
+  const entry: ManifestFile = { name: spec.name, suite: spec.suite, path: `${CACHE_FOLDER}/${spec.name}`, cases: cases.length, bytes: bytes.length, sha256: sha256Hex(bytes), caseDigests };
   return { entry, bytes, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -123,6 +126,8 @@ export interface VerifyProblem {
   readonly expected?: string;
   readonly actual?: string;
   readonly detail: string;
+  /** For changed data: the cases that differ and which of their parts, when the manifest has case digests. */
+  readonly cases?: readonly CaseChange[];
 }
 
 /**
@@ -155,7 +160,15 @@ export async function verifyVectors(options: { dir?: string; onFile?: (name: str
     const generated = generateFile(spec);
     options.onFile?.(entry.name, generated.seconds);
     if (generated.entry.sha256 !== entry.sha256) {
-      problems.push({ kind: "changed-data", file: entry.name, expected: entry.sha256, actual: generated.entry.sha256, detail: `regenerated ${entry.name} (${generated.entry.cases} cases) differs from the manifest` });
+      const cases = entry.caseDigests === undefined ? undefined : compareDigests(entry.caseDigests, generated.entry.caseDigests ?? {});
+      problems.push({
+        kind: "changed-data",
+        file: entry.name,
+        expected: entry.sha256,
+        actual: generated.entry.sha256,
+        detail: `regenerated ${entry.name} (${generated.entry.cases} cases) differs from the manifest${cases === undefined ? "" : `, with ${cases.length} case(s) changed`}`,
+        ...(cases === undefined ? {} : { cases }),
+      });
     }
 
     const cached = await readFile(join(dir, entry.path)).catch(() => undefined);

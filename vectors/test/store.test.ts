@@ -279,6 +279,22 @@ describe("vectors verify", () => {
     expect(exitCode).toBe(1);
   });
 
+  it("names the changed case and part", async () => {
+    const manifest = await readManifest(verifyDir);
+    const entry = manifest.files[0];
+    const [id, digest] = Object.entries(entry.caseDigests!)[0];
+    const edited = { ...manifest, files: [{ ...entry, sha256: "e".repeat(64), caseDigests: { ...entry.caseDigests!, [id]: [digest[0], "0".repeat(16), digest[2]] as [string, string, string] } }] };
+    const path = join(verifyDir, "manifest.json");
+    const original = await readFile(path, "utf8");
+    await writeFile(path, formatManifest(edited));
+
+    const problems = await verifyVectors({ dir: verifyDir });
+    await writeFile(path, original);
+
+    const changed = problems.find((p) => p.kind === "changed-data");
+    expect(changed?.cases).toEqual([{ id, parts: ["y"] }]);
+  });
+
   it("detects a stale generator source", async () => {
     const manifest = await readManifest(verifyDir);
     const [first] = Object.keys(manifest.generator.sources);

@@ -127,6 +127,9 @@ async function verify(dir: string | undefined): Promise<number> {
   for (const problem of problems) {
     const hashes = problem.expected === undefined && problem.actual === undefined ? "" : ` (manifest ${problem.expected ?? "none"}, actual ${problem.actual ?? "none"})`;
     process.stdout.write(`${problem.kind.toUpperCase()} ${problem.file}: ${problem.detail}${hashes}\n`);
+    const changes = problem.cases ?? [];
+    for (const change of changes.slice(0, 20)) process.stdout.write(`  ${change.id}: ${change.parts.join(", ")}\n`);
+    if (changes.length > 20) process.stdout.write(`  ... and ${changes.length - 20} more\n`);
   }
   process.stdout.write(`${problems.length} problem(s). If the change is intended, run 'qmm-conformance vectors generate' and commit vectors/manifest.json.\n`);
   return 1;
