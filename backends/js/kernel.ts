@@ -96,7 +96,7 @@ interface Layout {
 /** Rows of a transposed weight dequantized together, so each row of x is read once per block. */
 const ROW_BLOCK = 4;
 
-/** y[b, m, n] = Σ_k x[m, k]·ŵ[n, k] for the output batches `batches` that use weight matrix `matrix`. */
+/** Computes y[b, m, n] = Σ_k x[m, k]·ŵ[n, k] for the output batches `batches` that use weight matrix `matrix`. */
 function transposedMatrix(layout: Layout, matrix: number, batches: readonly number[]): void {
   const { M, K, N, rows, cols, bits, groupSize, wordsPerRow, groupsPerRow, words, weights, x, xSources, out } = layout;
   const codes = new Uint8Array(cols);
@@ -130,7 +130,7 @@ function transposedMatrix(layout: Layout, matrix: number, batches: readonly numb
   }
 }
 
-/** y[b, m, n] = Σ_k x[m, k]·ŵ[k, n], accumulated row by row of the weight. */
+/** Computes y[b, m, n] = Σ_k x[m, k]·ŵ[k, n], accumulating one weight row at a time. */
 function untransposedMatrix(layout: Layout, matrix: number, batches: readonly number[]): void {
   const { M, K, N, rows, cols, bits, groupSize, wordsPerRow, groupsPerRow, words, weights, x, xSources, out } = layout;
   const codes = new Uint8Array(cols);
@@ -165,7 +165,7 @@ function dequantizeRow(weights: DecodedWeights, scaleBase: number, groupSize: nu
   }
 }
 
-/** Σ_k x[offset + k]·(s·q_k + β) for one affine weight row, with the same roundings as dequantizeRow then dot. */
+/** Returns Σ_k x[offset + k]·(s·q_k + β) for one affine weight row, with the roundings of dequantizeRow then dot. */
 function affineDot(x: Float64Array, offset: number, codes: Uint8Array, weights: DecodedWeights, scaleBase: number, groupSize: number, groups: number): number {
   const scales = weights.scales;
   const biases = weights.biases!;
@@ -184,7 +184,7 @@ function affineDot(x: Float64Array, offset: number, codes: Uint8Array, weights: 
   return s0 + s1;
 }
 
-/** Σ x[offset + k]·w[k] in float64 with four partial sums; any order is allowed by the declared variant. */
+/** Returns Σ x[offset + k]·w[k] in float64 with four partial sums, an order the declared variant allows. */
 function dot(x: Float64Array, offset: number, w: Float64Array, length: number): number {
   let s0 = 0;
   let s1 = 0;
@@ -203,7 +203,7 @@ function dot(x: Float64Array, offset: number, w: Float64Array, length: number): 
   return s0 + s1 + (s2 + s3);
 }
 
-/** Four dots of one x row against the four rows of `block` (each `length` long), written to out[target..target+3]. */
+/** Writes the four dots of one x row with the four rows of `block` (each `length` long) to out[target..target+3]. */
 function dot4(x: Float64Array, offset: number, block: Float64Array, length: number, out: Float64Array, target: number): void {
   let s0 = 0;
   let s1 = 0;
@@ -227,7 +227,7 @@ function dot4(x: Float64Array, offset: number, block: Float64Array, length: numb
   out[target + 3] = s3;
 }
 
-/** out[offset + n] += a·w[n] for n < length. */
+/** Adds a·w[n] to out[offset + n] for n < length. */
 function axpy(a: number, w: Float64Array, out: Float64Array, offset: number, length: number): void {
   for (let n = 0; n < length; n++) out[offset + n] += a * w[n];
 }

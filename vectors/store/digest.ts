@@ -1,7 +1,7 @@
 /**
  * Per-case digests for the manifest: three short hashes per case, of its inputs, its expected y
  * (or error code), and its exact value and condition data. With them `vectors verify` names the
- * cases a change affected and says whether y itself changed or only the float64 side data.
+ * cases a change affected and reports whether y itself changed or only the float64 side data.
  */
 import { Encoder } from "@msgpack/msgpack";
 import type { GoldenCase } from "../case.ts";
@@ -28,7 +28,7 @@ export function digestCase(golden: GoldenCase): CaseDigest {
 /** One case whose digests differ between the manifest and regenerated data. */
 export interface CaseChange {
   readonly id: string;
-  /** Which parts changed: `added`, `removed`, or any of `inputs`, `y`, `exact/condition`. */
+  /** The changed parts: `added`, `removed`, or any of `inputs`, `y`, `exact/condition`. */
   readonly parts: readonly string[];
 }
 
