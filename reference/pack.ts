@@ -95,6 +95,8 @@ export function unpackRowInto(
       unpackNibbles(words, wordOffset, cols, out, outOffset);
       return;
     case 2:
+      unpackPairs(words, wordOffset, cols, out, outOffset);
+      return;
     case 1:
       unpackSmallPowerOfTwo(words, wordOffset, bits, cols, out, outOffset);
       return;
@@ -130,6 +132,33 @@ function unpackNibbles(words: Uint32Array, wordOffset: number, cols: number, out
     out[target + 6] = (value >>> 24) & 0xf;
     out[target + 7] = value >>> 28;
     target += 8;
+  }
+}
+
+function unpackPairs(words: Uint32Array, wordOffset: number, cols: number, out: Uint8Array, outOffset: number): void {
+  let target = outOffset;
+
+  for (let word = wordOffset, end = wordOffset + (cols >>> 4); word < end; word++) {
+    const value = words[word];
+    const low = value & 0xffff;
+    const high = value >>> 16;
+    out[target] = low & 3;
+    out[target + 1] = (low >>> 2) & 3;
+    out[target + 2] = (low >>> 4) & 3;
+    out[target + 3] = (low >>> 6) & 3;
+    out[target + 4] = (low >>> 8) & 3;
+    out[target + 5] = (low >>> 10) & 3;
+    out[target + 6] = (low >>> 12) & 3;
+    out[target + 7] = low >>> 14;
+    out[target + 8] = high & 3;
+    out[target + 9] = (high >>> 2) & 3;
+    out[target + 10] = (high >>> 4) & 3;
+    out[target + 11] = (high >>> 6) & 3;
+    out[target + 12] = (high >>> 8) & 3;
+    out[target + 13] = (high >>> 10) & 3;
+    out[target + 14] = (high >>> 12) & 3;
+    out[target + 15] = high >>> 14;
+    target += 16;
   }
 }
 
