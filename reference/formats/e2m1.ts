@@ -26,7 +26,7 @@ export function e2m1ToNumber(code: number): number {
  *
  * With `distanceDType`, each difference value - table[code] is rounded to that dtype before the
  * comparison, as MLX computes it in the array's dtype. Rounding can turn distinct distances into a
- * tie; for example a float32 value of 2^30 is equally far from every table value, and gives code 0.
+ * tie. For example, a float32 value of 2^30 is equally far from every table value, so it gives code 0.
  */
 export function numberToE2m1(value: number, distanceDType?: FloatDType): number {
   const bestCode = nearestCode(value);
