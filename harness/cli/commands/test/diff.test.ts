@@ -30,6 +30,7 @@ y = mx.quantized_matmul(x, wq, s, b, group_size=64, bits=4)
 mx.save_safetensors(out + "/mlx_y.safetensors", {"y": y}, metadata={"source": "mlx"})
 mx.save_safetensors(out + "/short_y.safetensors", {"y": y[:, :32]}, metadata={"source": "mlx"})
 mx.save_safetensors(out + "/int_x.safetensors", {"x": x.astype(mx.int32), "w": wq, "scales": s, "biases": b}, metadata=meta)
+mx.save_safetensors(out + "/mlx_y_no_metadata.safetensors", {"y": y})
 `;
 
 function cli(...args: string[]) {
@@ -81,6 +82,16 @@ describe.skipIf(SKIP_MLX)("diff command", () => {
     expect(result.exitCode).toBe(0);
     expect(reproduced.exitCode).toBe(0);
     expect(reproduced.stdout).toContain("0 of 256 elements outside the budget");
+  });
+
+  // TODO: mx.save_safetensors without metadata writes `"__metadata__": null`, which the safetensors
+  // format allows but harness/io/safetensors.ts rejects with E_FILE_FORMAT. Remove `.fails` once
+  // the reader accepts a null __metadata__.
+  it.fails("reads an mlx output without metadata", async () => {
+    const result = await cli(join(dir, "input.safetensors"), "--against", join(dir, "mlx_y_no_metadata.safetensors"), "--variant", "mlx-cpu");
+
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
   });
 
   it("reports a shape mismatch", async () => {
