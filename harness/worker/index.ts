@@ -235,7 +235,13 @@ export function createWorkerBackend(command: string, args: readonly string[], op
     async extension(type, params, tensors) {
       const id = nextId++;
       const wire = Object.fromEntries(Object.entries(tensors).map(([key, tensor]) => [key, tensorToWire(tensor)]));
-      const exchanged = await exchange({ type, id, params, tensors: wire });
+      let exchanged: Awaited<ReturnType<typeof exchange>>;
+      try {
+        exchanged = await exchange({ type, id, params, tensors: wire });
+      } catch (error) {
+        if (!(error instanceof QmmError)) throw error;
+        return { kind: "error", code: error.code, message: error.message };
+      }
       if ("kind" in exchanged) return exchanged;
 
       const { reply } = exchanged;

@@ -1,6 +1,6 @@
 // A scripted fake worker for the harness's protocol error-path tests. The case ID picks the
 // misbehaviour, so one process can answer well, then hang, crash or send a bad frame.
-//   node fake-worker.mjs [--protocol N] [--silent-hello] [--exit-on-start]
+//   node fake-worker.mjs [--protocol N] [--silent-hello] [--exit-on-start] [--variant NAME|object]
 // Case IDs: ok/..., error/..., hang/..., noisy-hang/..., exit-mid-reply/..., oversized/..., garbage/..., bad-schema/...,
 // wrong-id/..., truncated-then-exit/..., noisy/...
 import { decode, encode } from "@msgpack/msgpack";
@@ -92,10 +92,17 @@ function handle(message) {
       name: "fake",
       version: "0.0.1",
       capabilities: { modes: ["affine"], dtypes: ["float32"], transpose: [true], batchedWeights: false, reportsErrors: true },
-      variant: "exact",
+      variant: variantArgument(),
     });
   }
   if (message.type === "shutdown") process.exit(0);
   if (message.type === "run") return reply(message);
   send({ type: "error", id: message.id ?? null, code: "E_UNSUPPORTED", message: `fake: unknown type ${message.type}` });
+}
+
+/** The variant to declare: a registry name, or with `--variant object` a full record. */
+function variantArgument() {
+  const value = args.includes("--variant") ? args[args.indexOf("--variant") + 1] : "exact";
+  if (value !== "object") return value;
+  return { name: "fake/f32", form: "dequantize-dot", accumulator: "float32", weightRounding: "once", weightDType: "float32" };
 }

@@ -42,6 +42,26 @@ describe("worker backend handshake", () => {
     expect(probe.capabilities.modes).toEqual(["affine"]);
   });
 
+  it("accepts a full variant record", async () => {
+    const probe = await fake(["--variant", "object"]).probe();
+
+    expect(probe.kind).toBe("available");
+    if (probe.kind !== "available") return;
+    expect(probe.variant.name).toBe("fake/f32");
+    expect(probe.variant.accumulator).toBe("float32");
+    expect(probe.variant.productRounding).toBe(true);
+  });
+
+  it("rejects an unknown variant name", async () => {
+    const probe = await fake(["--variant", "fast-and-loose"]).probe();
+
+    expect(probe.kind).toBe("unavailable");
+    if (probe.kind === "unavailable") {
+      expect(probe.reason).toContain("E_FRAME");
+      expect(probe.reason).toContain("variant");
+    }
+  });
+
   it("rejects a wrong protocol version", async () => {
     const probe = await fake(["--protocol", "2"]).probe();
 
