@@ -27,10 +27,13 @@ export interface BudgetSetting {
    */
   readonly weightMagnitude?: number;
   /**
-   * The largest finite scale value of the case (fp modes), needed when the variant applies the
-   * scale per group (`fpScaling: group-scaled`). Omit it for affine.
+   * The largest finite |scale| of the case. The per-group forms multiply an underflowed partial
+   * result by the scale, so their subnormal terms grow with it. When omitted, the group-scaled
+   * fp forms take it as unbounded and the factored form assumes |scale| ≤ 1.
    */
   readonly scaleMagnitude?: number;
+  /** The bit width of the affine codes, which bounds Σ x·q in the factored form. Default 8. */
+  readonly bits?: number;
 }
 
 /** The budget's model of how the sum is formed. */
@@ -160,7 +163,10 @@ export function planBudget(setting: BudgetSetting): BudgetPlan | UnmodelledVaria
   } else if (factored) {
     accumulation = "factored";
     roundings = setting.groupSize + 2 * setting.groupCount;
-    accumulationSubnormal = 2 * K * etaAcc;
+    // An underflow of x·q is multiplied by s afterwards; s·Σxq and β·Σx add one η per group each.
+    accumulationSubnormal = K * (Math.max(1, setting.scaleMagnitude ?? 1) + 1) * etaAcc;
+    // Σ x·q is not bounded by D when s is small: |Σ x·q| ≤ (2^bits − 1)·X.
+    intermediatePerX = 2 ** (setting.bits ?? 8) - 1;
   } else if (groupScaled) {
     accumulation = "group-scaled";
     const elementMax = setting.mode === "mxfp8" ? E4M3_MAX : E2M1_MAX;

@@ -43,7 +43,8 @@ export function budgetSetting(
     reductionLength: condition.reductionLength,
     groupCount: condition.groupCount,
     weightMagnitude: weightMagnitude(mode, bits, inputs),
-    ...(mode === "affine" ? {} : { scaleMagnitude: scaleMagnitude(mode, inputs) }),
+    scaleMagnitude: scaleMagnitude(mode, inputs),
+    bits,
   };
 }
 
@@ -64,10 +65,11 @@ export function weightMagnitude(mode: Mode, bits: number, inputs: QmmInputs): nu
 }
 
 /**
- * Returns an upper bound on the scale values of an fp-mode call: the largest E8M0 scale
- * (reserved bytes skipped), or the largest E4M3 value 448 for nvfp4.
+ * Returns an upper bound on the scale magnitudes of a call: the largest finite |scale| for
+ * affine, the largest E8M0 scale (reserved bytes skipped), or the largest E4M3 value 448 for nvfp4.
  */
-export function scaleMagnitude(mode: Exclude<Mode, "affine">, inputs: QmmInputs): number {
+export function scaleMagnitude(mode: Mode, inputs: QmmInputs): number {
+  if (mode === "affine") return maxFiniteMagnitude(floatValues(inputs.scales));
   if (mode === "nvfp4") return E4M3_MAX;
 
   let maxByte = 0;

@@ -93,6 +93,21 @@ describe("planBudget", () => {
     expect(bounded(setting(variant, { mode: "mxfp4", reductionLength: 64, groupCount: 2 })).accumulation).toBe("dequantize-dot");
   });
 
+  it("factored subnormal term grows with the scale", () => {
+    const variant = VARIANTS["factored/f32"];
+    expect(bounded(setting(variant, { reductionLength: 64, groupCount: 2, scaleMagnitude: 4 })).accumulationSubnormal).toBe(64 * 5 * 2 ** -150);
+    expect(bounded(setting(variant, { reductionLength: 64, groupCount: 2, scaleMagnitude: 0.25 })).accumulationSubnormal).toBe(64 * 2 * 2 ** -150);
+  });
+
+  it("factored Σx·q may overflow a float16 accumulator", () => {
+    const variant = { ...VARIANTS["factored/f32"], accumulator: "float16" as const };
+    const plan = bounded(setting(variant, { outDType: "float16", reductionLength: 64, groupCount: 2, bits: 4 }));
+    expect(plan.intermediatePerX).toBe(15);
+    // 15·X = 15·5000 > 65504 although S and D are small.
+    expect(elementBudget(plan, 1, 10, 10, 5000).mayOverflow).toBe(true);
+    expect(elementBudget(plan, 1, 10, 10, 100).mayOverflow).toBe(false);
+  });
+
   it("split-K takes the coarser roundoff", () => {
     const plan = bounded(setting(VARIANTS["split-k/f32"], { outDType: "float16", reductionLength: 100 }));
     expect(plan.accumulation).toBe("split-k");
