@@ -1,6 +1,7 @@
 /**
  * The `real` suite: weights of a trained model, quantized with the reference quantize, against
- * real activations of the same model. The source is vectors/real/minilm-l6-slices.safetensors,
+ * real activations of the same model. W (N×K) is used as is with transpose=true, and as Wᵀ
+ * (K×N, quantized along N) with transpose=false. The source is vectors/real/minilm-l6-slices.safetensors,
  * derived from all-MiniLM-L6-v2 by vectors/real/extract_minilm.py (provenance in its metadata).
  */
 import { readFileSync } from "node:fs";
@@ -34,6 +35,12 @@ const QUANTIZATIONS: readonly [Mode, number, number][] = [
 
 const DTYPES: readonly FloatDType[] = ["float32", "bfloat16"];
 
+/** Quantizations also run with transpose=false on the transposed weight Wᵀ (K×N, quantized along N). */
+const UNTRANSPOSED: readonly [Mode, number, number][] = [
+  ["affine", 4, 64],
+  ["nvfp4", 4, 16],
+];
+
 interface RealRecipe {
   readonly id: string;
   readonly cfg: CaseConfig;
@@ -48,6 +55,12 @@ function realRecipes(tensors: ReadonlyMap<string, Tensor>): RealRecipe[] {
     for (const [mode, bits, groupSize] of QUANTIZATIONS) {
       for (const dtype of DTYPES) {
         const cfg = config(mode, bits, groupSize, dtype, true, plainShape(M, K, N));
+        out.push({ id: caseId(cfg, layer.pattern), cfg, layer });
+      }
+    }
+    for (const [mode, bits, groupSize] of UNTRANSPOSED) {
+      for (const dtype of DTYPES) {
+        const cfg = config(mode, bits, groupSize, dtype, false, plainShape(M, K, N));
         out.push({ id: caseId(cfg, layer.pattern), cfg, layer });
       }
     }
@@ -72,11 +85,22 @@ export function buildRealCases(filter?: (id: string) => boolean): GoldenCase[] {
   return realRecipes(tensors)
     .filter((recipe) => filter === undefined || filter(recipe.id))
     .map(({ id, cfg, layer }) => {
-      const weights = quantizeLogical(cfg, tensorToNumbers(tensors.get(layer.weight)!));
+      const weight = tensors.get(layer.weight)!;
+      const values = cfg.transpose ? tensorToNumbers(weight) : transposed(tensorToNumbers(weight), weight.shape[0], weight.shape[1]);
+      const weights = quantizeLogical(cfg, values);
       const x = xTensor(cfg, tensorToNumbers(tensors.get(layer.input)!));
       const inputs = weights.biases === undefined ? { x, w: weights.w, scales: weights.scales } : { x, ...weights };
       return valueCase(id, "real", [layer.pattern, "real-model", ...shapeTags(cfg)], paramsOf(cfg), inputs);
     });
+}
+
+/** Returns the transpose of a row-major rows×cols matrix. */
+function transposed(values: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
+  }
+  return out;
 }
 
 /** Lists the IDs of the real suite from the source file's shapes, without quantizing anything. */
