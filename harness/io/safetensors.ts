@@ -195,7 +195,7 @@ function parseHeaderJson(headerBytes: Uint8Array, fileName: string): Record<stri
   try {
     header = JSON.parse(text);
   } catch (error) {
-    formatError(fileName, ["header"], `the header is not valid JSON (${(error as Error).message})`, { headerStart: text.slice(0, 40) });
+    formatError(fileName, ["header"], `the header is not valid JSON (${(error as Error).message})`, { headerStart: JSON.stringify(text.slice(0, 40)) });
   }
 
   if (header === null || typeof header !== "object" || Array.isArray(header)) {

@@ -69,10 +69,12 @@ async function runReference(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof QmmError) {
-      process.stderr.write(`${formatIssue(error.issue)}\n`);
+      // A value taken from the file (a header excerpt, a tensor name) may hold a line break, and the
+      // contract is one line per error.
+      process.stderr.write(`${oneLine(formatIssue(error.issue))}\n`);
       return 2;
     }
-    process.stderr.write(`qmm-conformance reference: failed: ${(error as Error).message}\n`);
+    process.stderr.write(`qmm-conformance reference: failed: ${oneLine((error as Error).message)}\n`);
     return 1;
   }
 }
@@ -131,6 +133,10 @@ function parseBoolean(key: string, text: string): boolean {
   if (lower === "true" || lower === "1") return true;
   if (lower === "false" || lower === "0") return false;
   fail("E_PARAM_INVALID", `metadata ${key} must be true, false, 1 or 0, got '${text}'`, { key, value: text }, ["metadata", key]);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\r?\n/g, "\\n");
 }
 
 function usageError(message: string): number {

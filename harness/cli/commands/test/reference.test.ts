@@ -301,6 +301,21 @@ describe("reference command on invalid files", () => {
     expect(await readdir(sub)).toEqual(["in.safetensors"]);
   });
 
+  it("reports a multi-line header on one line", async () => {
+    const sub = await mkdtemp(join(folder, "newline-"));
+    const input = join(sub, "in.safetensors");
+    const header = Buffer.from("not\njson\n", "utf8");
+    const bytes = Buffer.alloc(8 + header.length);
+    bytes.writeBigUInt64LE(BigInt(header.length), 0);
+    header.copy(bytes, 8);
+    await writeFile(input, bytes);
+
+    const result = await runCli([input, "--out", join(sub, "out.safetensors")]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^E_FILE_FORMAT /);
+  });
+
   it("keeps an existing output file", async () => {
     const sub = await mkdtemp(join(folder, "existing-"));
     const input = join(sub, "in.safetensors");
