@@ -20,6 +20,9 @@ function e4m3FromFields(byte: number): number {
   return exactValue(negative, 8 + mantissa, exponentField - 7 - 3);
 }
 
+/** e4m3FromFields of every code, computed once for the brute-force encoder. */
+const FIELD_VALUES = Array.from({ length: 256 }, (_, code) => e4m3FromFields(code));
+
 /**
  * Brute-force E4M3 encoder: the input rounded to float32, then the nearest of codes 0x00..0x7E
  * (so everything above 448 lands on 448), ties to the even code, and the input's sign bit on top.
@@ -32,8 +35,8 @@ function e4m3Oracle(value: number): number {
   const magnitude = Math.abs(single);
   let best = 0;
   for (let code = 1; code <= 0x7e; code++) {
-    const distance = Math.abs(magnitude - e4m3FromFields(code));
-    const bestDistance = Math.abs(magnitude - e4m3FromFields(best));
+    const distance = Math.abs(magnitude - FIELD_VALUES[code]);
+    const bestDistance = Math.abs(magnitude - FIELD_VALUES[best]);
     if (distance < bestDistance || (distance === bestDistance && code % 2 === 0)) best = code;
   }
   return negative ? best | 0x80 : best;
