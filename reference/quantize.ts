@@ -1,14 +1,16 @@
 /**
  * The reference quantize (SPEC.md §12): MLX's CPU algorithm for all four modes, step by step, with
- * each floating-point operation rounded where MLX rounds it. Affine runs MLX's C++ kernel, which
- * computes in float32. The fp modes run MLX's graph fallback, whose array operations compute in the
- * weight's dtype. Where MLX's source and its pip release 0.32.4 differ, this follows the release,
- * checked against it byte for byte. float32 emulation is exact because a float64 result of +, -, × or ÷ on float32
+ * each floating-point operation rounded where MLX rounds it. Affine follows MLX's C++ kernel, which
+ * computes in float32. The fp modes follow MLX's array-level algorithm, whose operations compute in
+ * the weight's dtype. Where MLX's source (0.32.2) and its pip release 0.32.4 differ, this follows
+ * the release, which the cross-check test compares byte for byte.
+ *
+ * Emulating float32 steps in float64 is exact: a float64 result of +, -, × or ÷ on float32
  * operands, rounded again to float32, equals the directly rounded result (53 ≥ 2·24 + 2). The
  * same argument covers float16 and bfloat16 results.
  *
- * MLX's Metal quantize differs (all-negative affine groups, ties away from zero, fp4 ties to even),
- * so this reproduces the CPU only.
+ * MLX's Metal kernels quantize differently (in the 0.32.2 source: the affine maximum starts at 0,
+ * q0 rounds half away from zero, and E2M1 ties go to even), so this reproduces the CPU only.
  */
 import { fail } from "../spec/errors.ts";
 import { parseParamsInput, parseTensor } from "../spec/schema.ts";
