@@ -37,6 +37,23 @@ export function randomSignificand(rng: Random, dtype: FloatDType, exponent: numb
   return powerOfTwo(exponent) * (1 + mantissa * powerOfTwo(1 - precision));
 }
 
+/**
+ * Returns floor(log2(value)) exactly for a positive finite value. Math.log2 only gives a first
+ * guess, because its last bit may differ between engines; comparisons with powers of two settle it.
+ */
+export function floorLog2(value: number): number {
+  let exponent = Math.floor(Math.log2(value));
+  if (powerOfTwo(exponent) > value) exponent -= 1;
+  if (powerOfTwo(exponent + 1) <= value) exponent += 1;
+  return exponent;
+}
+
+/** Returns ceil(log2(value)) exactly for a positive finite value. */
+export function ceilLog2(value: number): number {
+  const exponent = floorLog2(value);
+  return powerOfTwo(exponent) === value ? exponent : exponent + 1;
+}
+
 /** Fills `count` values with rng.normal()·scale. */
 export function normalValues(rng: Random, count: number, scale = 1): Float64Array {
   const out = new Float64Array(count);

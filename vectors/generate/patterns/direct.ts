@@ -7,7 +7,7 @@ import type { QmmInputs } from "../../../spec/types.ts";
 import type { CaseConfig } from "../config.ts";
 import { weightMatrixCount } from "../config.ts";
 import type { Random } from "../random.ts";
-import { exactXTensor, normalValues, randomSignificand, xElementCount, xTensor } from "../values.ts";
+import { ceilLog2, exactXTensor, floorLog2, normalValues, randomSignificand, xElementCount, xTensor } from "../values.ts";
 import { buildDirectWeights, elementLevels } from "../weights.ts";
 import type { DirectWeightSpec } from "../weights.ts";
 import type { ValuePattern } from "./pattern.ts";
@@ -103,7 +103,7 @@ export const overflow: ValuePattern = {
     const bigMean = big.reduce((sum, v) => sum + v, 0) / big.length;
 
     const weightExponent = clampScaleExponent(cfg, Math.floor(info.maxExponent / 2));
-    const xExponent = Math.min(info.maxExponent - 1, Math.floor(Math.log2((2 * info.maxFinite) / (1.5 * K * bigMean))) - weightExponent);
+    const xExponent = Math.min(info.maxExponent - 1, floorLog2((2 * info.maxFinite) / (1.5 * K * bigMean)) - weightExponent);
 
     const spec: DirectWeightSpec = {
       scaleExponent: () => weightExponent,
@@ -135,7 +135,7 @@ export const subnormal: ValuePattern = {
     // Σ of K random-sign terms of size 2^(ex+ew)·rms(level) is about √K times one term; aim at 2^-2 of the smallest normal.
     const levelRms = Math.sqrt(levels.reduce((sum, v) => sum + v * v, 0) / levels.length);
     const weightExponent = clampScaleExponent(cfg, Math.floor(info.minNormalExponent / 2));
-    const target = info.minNormalExponent - 2 - Math.ceil(Math.log2(Math.sqrt(K) * levelRms));
+    const target = info.minNormalExponent - 2 - ceilLog2(Math.sqrt(K) * levelRms);
     const xExponent = Math.max(info.minNormalExponent - info.precision + 1, target - weightExponent);
 
     const spec: DirectWeightSpec = {
