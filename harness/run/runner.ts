@@ -6,6 +6,7 @@
  */
 import type { Backend, BackendCall, BackendProbe, CallOutcome } from "../backend.ts";
 import { formatIssue } from "../../spec/errors.ts";
+import { numericsVariantSchema } from "../../spec/variants.ts";
 import type { GoldenCase, LoadFailure } from "../../vectors/case.ts";
 import { rerunCommand } from "../diagnose/rerun.ts";
 import { evaluateOutcome, unsupportedReason } from "./evaluate.ts";
@@ -57,13 +58,29 @@ interface ActiveBackend {
   readonly known: readonly { pattern: CasePattern; reason: string }[];
 }
 
-/** Probes a backend; a probe that throws or rejects counts as unavailable with its error. */
+/**
+ * Probes a backend. A probe that throws or rejects, or that declares a numerics variant outside
+ * the schema of spec/variants.ts, counts as unavailable with the reason.
+ */
 export async function probeBackend(backend: Backend): Promise<BackendProbe> {
+  let probe: BackendProbe;
   try {
-    return await backend.probe();
+    probe = await backend.probe();
   } catch (error) {
     return { kind: "unavailable", reason: `probe failed: ${errorText(error)}` };
   }
+  if (probe.kind !== "available") return probe;
+
+  const variant = numericsVariantSchema.safeParse(probe.variant);
+  if (!variant.success) {
+    const issue = variant.error.issues[0];
+    return {
+      kind: "unavailable",
+      reason: `the backend declares an invalid numerics variant: ${issue.path.join(".") || "variant"}: ${issue.message}`,
+      fix: "declare a variant of spec/variants.ts, or one with the same fields (spec/NUMERICS.md)",
+    };
+  }
+  return { ...probe, variant: variant.data };
 }
 
 /** Runs the cases of `source` on `backends` and returns the full report. */

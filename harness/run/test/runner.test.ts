@@ -99,6 +99,18 @@ describe("runConformance", () => {
     expect(required.ok).toBe(false);
   });
 
+  it("invalid variant makes the backend unavailable", async () => {
+    const backend: Backend = {
+      name: "undeclared",
+      probe: async () => ({ kind: "available", version: "mock", variant: { name: "mine", form: "dequantize-dot" } as never, capabilities: FULL }),
+      run: async () => [],
+    };
+    const report = await runConformance([backend], from(CASES));
+    expect(report.backends[0].status).toBe("unavailable");
+    expect(report.backends[0].status === "unavailable" && report.backends[0].reason).toContain("invalid numerics variant: accumulator");
+    expect(report.records).toEqual([]);
+  });
+
   it("capabilities make cases unsupported", async () => {
     const calls: string[] = [];
     const limited = mockBackend(
