@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { ORACLE_FORMATS, exactOfDouble, roundExact } from "./rational-oracle.ts";
 import { QmmError } from "../../spec/errors.ts";
 import type { Tensor } from "../../spec/types.ts";
 import { dequantize, dequantizeToTensor } from "../dequantize.ts";
@@ -95,6 +97,40 @@ describe("dequantize affine", () => {
     expect(result.shape).toEqual([2, 1, 32]);
     expect(result.hi[0]).toBe(0.5);
     expect(result.hi[32]).toBe(7);
+  });
+});
+
+describe("dequantize affine against the BigInt oracle", () => {
+  const finiteFloat = fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e30, max: 1e30 });
+
+  it("keeps s·q + β exactly in hi + lo and rounds it once", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("float32", "float16", "bfloat16" as const),
+        fc.constantFrom(2, 3, 4, 5, 6, 8),
+        fc.array(fc.tuple(finiteFloat, finiteFloat), { minLength: 2, maxLength: 2 }),
+        fc.infiniteStream(fc.nat()),
+        (dtype, bits, groups, stream) => {
+          const codes = [...stream.take(64)].map((value) => value % (1 << bits));
+          const scales = tensorFromNumbers(dtype, [1, 2], groups.map(([scale]) => scale));
+          const biases = tensorFromNumbers(dtype, [1, 2], groups.map(([, bias]) => bias));
+          const params = { mode: "affine", groupSize: 32, bits };
+          const scaleValues = tensorToNumbers(scales);
+          const biasValues = tensorToNumbers(biases);
+          if (![...scaleValues, ...biasValues].every(Number.isFinite)) return;
+
+          const result = dequantize(packed(codes, bits, [1, 64]), scales, biases, params);
+          const rounded = tensorToNumbers(dequantizeToTensor(packed(codes, bits, [1, 64]), scales, biases, params, dtype));
+          for (let index = 0; index < 64; index++) {
+            const group = Math.floor(index / 32);
+            const exact = exactOfDouble(scaleValues[group]) * BigInt(codes[index]) + exactOfDouble(biasValues[group]);
+            expect(exactOfDouble(result.hi[index]) + exactOfDouble(result.lo[index])).toBe(exact);
+            expect(rounded[index] + 0).toBe(roundExact(exact, ORACLE_FORMATS[dtype]) + 0);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
