@@ -28,6 +28,8 @@ export interface LoadSuitesOptions {
   /** Checks each file against the manifest's SHA-256 (default true). */
   readonly verifyHashes?: boolean;
   readonly limits?: SizeLimits;
+  /** Called after a cache file was rebuilt, with its path and the build time in seconds. */
+  readonly onRegenerate?: (file: string, seconds: number) => void;
 }
 
 /** Streams the cases of the selected suites, with a LoadFailure for each file or case that cannot be loaded. */
@@ -62,7 +64,8 @@ export async function* loadSuites(options: LoadSuitesOptions = {}): AsyncIterabl
 
     if (regenerate) {
       try {
-        await ensureCached(dir, entry, generatorSha256);
+        const seconds = await ensureCached(dir, entry, generatorSha256);
+        if (seconds > 0) options.onRegenerate?.(path, seconds);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         yield { kind: "load-failure", file: path, issue: specIssue("E_FILE_FORMAT", `cannot regenerate ${entry.name}: ${message}`, { file: entry.name }, ["file"]) };
