@@ -1,8 +1,8 @@
 /**
  * Test fixtures: small affine golden cases whose expectations come from the exact reference, and
  * backends that simulate a numerics variant operation by operation (honest), or break it on purpose
- * (sloppy). The simulations decide nothing about the budget themselves: they only round where the
- * variant says an implementation rounds.
+ * (sloppy). The simulations decide nothing about the budget themselves. They only round where the
+ * variant declares that an implementation rounds.
  */
 import { QmmError } from "../../spec/errors.ts";
 import { MODES, FLOAT_DTYPES } from "../../spec/types.ts";
@@ -86,7 +86,7 @@ export function errorCase(id: string, base: GoldenCase, params: QmmParamsInput):
 
 /** Deliberate defects of a simulated backend. */
 export interface Defects {
-  /** Accumulate in this dtype whatever the variant says. */
+  /** Accumulate in this dtype whatever the variant declares. */
   readonly accumulateIn?: FloatDType;
   /** Leave out β·x of the last group along K. */
   readonly dropLastGroupBias?: boolean;
@@ -165,7 +165,7 @@ export function simulate(variant: NumericsVariant, inputs: QmmInputs, params: Qm
   return tensorFromNumbers(outDType, outShape, y);
 }
 
-/** A backend that runs {@link simulate} and declares `variant`. */
+/** Creates a backend that runs {@link simulate} and declares `variant`. */
 export function simulatedBackend(name: string, variant: NumericsVariant, defects: Defects = {}): Backend {
   return {
     name,

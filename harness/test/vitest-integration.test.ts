@@ -1,4 +1,4 @@
-// Runs a conformance suite that must fail in a child vitest process and checks what its user sees.
+// Runs a conformance suite that must fail in a child vitest process and checks the output a user gets.
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 

@@ -12,7 +12,7 @@ import { floatValues } from "../values.ts";
 import { evaluateOutcome } from "../../run/evaluate.ts";
 
 // Budgets checked against real reference results: backends that round exactly where their
-// variant says must pass, and backends that break their declaration must fail.
+// variant declares must pass, and backends that break their declaration must fail.
 
 function judge(golden: GoldenCase, variant: NumericsVariant, defects: Defects = {}) {
   if (golden.expected.kind !== "value") throw new Error("value case expected");
