@@ -1,5 +1,5 @@
 /**
- * Where MLX (0.32.4, CPU) knowingly differs from the specification (SPEC.md §11). Each entry names
+ * The known divergences of MLX (0.32.4, CPU) from the specification (SPEC.md §11). Each entry names
  * the cases by case-ID glob (`*` within a segment, `**` across segments, as `--filter` reads them)
  * and gives the reason. A case listed here that fails is reported as a known divergence, not a failure.
  *

@@ -1,5 +1,5 @@
 /**
- * Where the MLX worker's Python environment lives and whether it is ready. `setup.mjs` creates it
+ * The location of the MLX worker's Python environment and the check that it is ready. `setup.mjs` creates it
  * and writes the stamp this module checks.
  */
 import { createHash } from "node:crypto";

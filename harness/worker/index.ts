@@ -42,7 +42,7 @@ export interface WorkerBackendOptions {
   readonly maxFrameBytes?: number;
 }
 
-/** Why the worker could not be used, with its stderr tail. */
+/** The reason the worker could not be used, with its stderr tail. */
 export interface WorkerFailure {
   readonly kind: "crashed" | "timeout";
   readonly message: string;
@@ -52,7 +52,7 @@ export interface WorkerFailure {
   readonly atStart?: boolean;
 }
 
-/** What an extension request (quantize, dequantize) returned. */
+/** The result of an extension request (quantize, dequantize). */
 export type ExtensionOutcome =
   | { readonly kind: "ok"; readonly y?: Tensor; readonly tensors: Readonly<Record<string, Tensor>> }
   | { readonly kind: "error"; readonly code: string; readonly message: string }

@@ -12,7 +12,7 @@ const STDERR_KEEP_BYTES = 64 * 1024;
 /** Lines of stderr a report shows. */
 const STDERR_TAIL_LINES = 20;
 
-/** How a worker process is started. */
+/** The command line and settings of a worker process. */
 export interface WorkerCommand {
   readonly command: string;
   readonly args: readonly string[];
@@ -21,7 +21,7 @@ export interface WorkerCommand {
   readonly maxFrameBytes?: number;
 }
 
-/** What became of one request. */
+/** The outcome of one request. */
 export type RequestOutcome =
   | { readonly kind: "reply"; readonly value: unknown; readonly frame: number }
   | { readonly kind: "timeout"; readonly seconds: number }
@@ -95,8 +95,10 @@ export class WorkerProcess {
   }
 
   /**
-   * The last lines the worker wrote to stderr since the current request was sent, so that a crash
+   * Returns the last lines the worker wrote to stderr since the current request was sent, so that a crash
    * report does not show the logs of earlier cases. For the handshake that is everything so far.
+   * Stderr and stdout are separate pipes, so lines an earlier case wrote just before its reply can
+   * still arrive after the next request was sent and count toward it.
    */
   stderrTail(): string {
     const sinceRequest = Math.min(this.#stderrTotal - this.#stderrAtRequest, this.#stderr.length);

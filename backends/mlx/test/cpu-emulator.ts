@@ -47,7 +47,8 @@ export function emulateMlxCpu(inputs: QmmInputs, params: EmulatedParams): { valu
   const scaleValues = affine ? floatValues(inputs.scales) : Float64Array.from(inputs.scales.data as Uint8Array, (byte) => fpScale(byte, mode));
   const scales = scaleValues.map(round);
   const biases = affine ? floatValues(inputs.biases!).map(round) : new Float64Array(scales.length);
-  const element = (code: number) => (affine ? code : MODE_RULES[mode].element === "e2m1" ? e2m1ToNumber(code) : e4m3ToNumber(code));
+  const decodeElement = MODE_RULES[mode].element === "e2m1" ? e2m1ToNumber : e4m3ToNumber;
+  const element = (code: number) => (affine ? code : decodeElement(code));
 
   const out = new Float64Array(M * N);
   for (let m = 0; m < M; m++) {
@@ -90,7 +91,7 @@ export function emulateMlxCpu(inputs: QmmInputs, params: EmulatedParams): { valu
   }
 }
 
-/** The scale value before its conversion to T: E8M0 for mxfp4 and mxfp8, E4M3 for nvfp4. */
+/** Decodes a scale byte before its conversion to T: E8M0 for mxfp4 and mxfp8, E4M3 for nvfp4. */
 function fpScale(byte: number, mode: Mode): number {
   return MODE_RULES[mode].scales === "e8m0" ? e8m0ToNumber(byte) : e4m3ToNumber(byte);
 }

@@ -65,7 +65,7 @@ function edgeRows(): Float64Array {
   return values;
 }
 
-/** The first group where two quantizations differ, as a short reproducer line. */
+/** Describes the first element where two quantizations differ, as a short reproducer line. */
 function firstDifference(expected: Tensor, actual: Tensor, perGroup: number): string | null {
   const a = expected.data;
   const b = actual.data;

@@ -19,7 +19,7 @@ const REQUESTS = Number(process.argv[2] ?? 2000);
 const FAKE = fileURLToPath(new URL("../test/fake-worker.mjs", import.meta.url));
 const EXAMPLE = fileURLToPath(new URL("../../../backends/example-python/worker.py", import.meta.url));
 
-/** A tiny affine case: x 1×64 float32, w 8×64 4-bit, group size 64. */
+/** Builds a tiny affine case: x 1×64 float32, w 8×64 4-bit, group size 64. */
 function tinyCall(caseId: string): BackendCall {
   const scales = { dtype: "float32" as const, shape: [8, 1], data: new Float32Array(8).fill(0.01) };
   return {

@@ -1,5 +1,5 @@
 // A scripted fake worker for the harness's protocol error-path tests. The case ID picks the
-// misbehaviour, so one process can answer well, then hang, crash or send a bad frame.
+// misbehaviour, so one process can reply well, then hang, crash or send a bad frame.
 //   node fake-worker.mjs [--protocol N] [--silent-hello] [--exit-on-start] [--variant NAME|object]
 // Case IDs: ok/..., error/..., hang/..., noisy-hang/..., exit-mid-reply/..., oversized/..., garbage/..., bad-schema/...,
 // wrong-id/..., truncated-then-exit/..., noisy/...
@@ -34,7 +34,9 @@ function reply(request) {
       return send({ type: "result", id: request.id, y });
     case "noisy":
       for (let line = 0; line < 100; line++) process.stderr.write(`noise line ${line}\n`);
-      return send({ type: "result", id: request.id, y });
+      // Stderr and stdout are separate pipes; the pause lets the harness read the noise first.
+      process.stderr.write("", () => setTimeout(() => send({ type: "result", id: request.id, y }), 100));
+      return;
     case "error":
       return send({ type: "error", id: request.id, code: "E_K_MISMATCH", message: "fake: K differs" });
     case "hang":
@@ -100,7 +102,7 @@ function handle(message) {
   send({ type: "error", id: message.id ?? null, code: "E_UNSUPPORTED", message: `fake: unknown type ${message.type}` });
 }
 
-/** The variant to declare: a registry name, or with `--variant object` a full record. */
+/** Returns the variant to declare: a registry name, or with `--variant object` a full record. */
 function variantArgument() {
   const value = args.includes("--variant") ? args[args.indexOf("--variant") + 1] : "exact";
   if (value !== "object") return value;
