@@ -37,7 +37,9 @@ function renderBackends(report: RunReport): string {
   const lines = report.backends.map((backend) => {
     if (backend.status === "available") {
       const known = backend.knownDivergences > 0 ? `, ${backend.knownDivergences} known-divergence entries` : "";
-      return `  ${backend.name}: ${backend.version}, variant ${backend.variant}${known}`;
+      const details = Object.entries(backend.details ?? {}).map(([key, value]) => `${key}=${value}`);
+      const detailText = details.length > 0 ? ` (${details.join(", ")})` : "";
+      return `  ${backend.name}: ${backend.version}, variant ${backend.variant}${known}${detailText}`;
     }
     const required = backend.required ? " (required)" : "";
     const fix = backend.fix ? ` Fix: ${backend.fix}` : "";

@@ -12,6 +12,7 @@ import { planBudget } from "../budget/plan.ts";
 import { budgetSetting } from "../budget/setting.ts";
 import { floatValues } from "../budget/values.ts";
 import { describeValueFailure } from "../diagnose/values.ts";
+import { elementRow } from "../diagnose/locate.ts";
 import { renderFailure } from "../diagnose/render.ts";
 import type { CaseFailure, CaseRecord } from "./records.ts";
 
@@ -100,10 +101,11 @@ export function evaluateOutcome(golden: GoldenCase, outcome: CallOutcome, contex
   }
 
   const worstRatio = comparison.worst?.ratio ?? 0;
+  const worst = comparison.worst === null ? {} : { worst: elementRow(comparison.worst, y.shape) };
   const overflow = comparison.overflowAcceptedCount > 0 ? { mayOverflowAccepted: comparison.overflowAcceptedCount } : {};
-  if (comparison.failedIndices.length === 0) return { ...base, status: "passed", worstRatio, ...overflow, ...seconds };
+  if (comparison.failedIndices.length === 0) return { ...base, status: "passed", worstRatio, ...worst, ...overflow, ...seconds };
 
   const variantName = golden.exactTier === true ? `exact (the exact tier requires bit equality; declared ${context.variant.name})` : variant.name;
   const failure = describeValueFailure(golden, variantName, plan, expected, comparison);
-  return { ...failed(failure), worstRatio, ...overflow, ...seconds };
+  return { ...failed(failure), worstRatio, ...worst, ...overflow, ...seconds };
 }

@@ -80,6 +80,8 @@ export const caseRecordSchema = z.object({
   seconds: z.number().optional(),
   /** error/budget of the worst element of a value case that produced values. */
   worstRatio: jsonFloatSchema.optional(),
+  /** The element with the largest error/budget, with its error in ulps of the output dtype. */
+  worst: elementRowSchema.optional(),
   /** Elements whose non-finite result was accepted because the computation may overflow (tag `may-overflow`). */
   mayOverflowAccepted: z.number().int().optional(),
   failure: failureSchema.optional(),

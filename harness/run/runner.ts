@@ -227,6 +227,9 @@ async function runBatch(entry: ActiveBackend, batch: readonly GoldenCase[], opti
 /**
  * Calls `backend.run` with a deadline. A rejection, a wrong number of outcomes or a missed
  * deadline turns every call of the batch into a crashed or timed-out outcome.
+ * NOTE: the deadline only fires while the event loop runs, so it cannot stop an in-process
+ * backend that loops synchronously, and a native crash takes the harness down with it. Worker
+ * backends (`cmd:`, mlx) run in their own process and are isolated from both.
  */
 async function callBackend(backend: Backend, calls: readonly BackendCall[], timeoutSeconds: number): Promise<CallOutcome[]> {
   const deadline = timeoutSeconds * calls.length;
