@@ -3,7 +3,7 @@
  * files of the built-in suites, checks each file's SHA-256, and streams cases file by file. Every
  * problem becomes a LoadFailure naming the file, the case and the field; loading goes on with the rest.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { QmmError, specIssue } from "../spec/errors.ts";
 import type { GoldenCase, LoadFailure } from "./case.ts";
 import { DEFAULT_LIMITS } from "./store/codec.ts";
@@ -22,7 +22,7 @@ export interface LoadSuitesOptions {
   readonly filter?: (id: string) => boolean;
   /**
    * Rebuilds cache files that are missing or were produced by other generator sources. Defaults to
-   * true for the repository's vectors folder and false for any other `dir`.
+   * true for the repository's vectors folder (whether or not `dir` names it) and false otherwise.
    */
   readonly regenerate?: boolean;
   /** Checks each file against the manifest's SHA-256 (default true). */
@@ -35,7 +35,7 @@ export interface LoadSuitesOptions {
 /** Streams the cases of the selected suites, with a LoadFailure for each file or case that cannot be loaded. */
 export async function* loadSuites(options: LoadSuitesOptions = {}): AsyncIterable<GoldenCase | LoadFailure> {
   const dir = options.dir ?? VECTORS_DIR;
-  const regenerate = options.regenerate ?? options.dir === undefined;
+  const regenerate = options.regenerate ?? resolve(dir) === resolve(VECTORS_DIR);
   const manifestPath = join(dir, MANIFEST_NAME);
 
   let manifest;

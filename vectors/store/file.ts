@@ -75,7 +75,9 @@ async function readWholeFile(path: string, limits: SizeLimits): Promise<{ bytes:
   try {
     size = (await stat(path)).size;
   } catch (error) {
-    return failure(path, undefined, "E_FILE_FORMAT", `cannot read ${path}: ${(error as Error).message}`, {}, ["file"]);
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    const message = missing ? `${path} is missing; run 'qmm-conformance vectors generate' (with --dir for another folder) to build it` : `cannot read ${path}: ${(error as Error).message}`;
+    return failure(path, undefined, "E_FILE_FORMAT", message, {}, ["file"]);
   }
 
   if (size > limits.maxFileBytes) {
