@@ -62,7 +62,7 @@ async function writeStamp(dir: string, stamp: Record<string, string>): Promise<v
 export interface GenerateOptions {
   /** Vectors folder holding manifest.json and `.cache/`; defaults to the repository's vectors/. */
   readonly dir?: string;
-  /** File names to generate; defaults to every built-in file. */
+  /** File names to generate. Defaults to every built-in file. */
   readonly files?: readonly string[];
   /** Called after each file is written. */
   readonly onFile?: (file: GeneratedFile) => void;
@@ -77,7 +77,10 @@ function selectFiles(names: readonly string[] | undefined): VectorFileSpec[] {
   });
 }
 
-/** Regenerates the selected files into the cache and writes a manifest that records exactly them. */
+/**
+ * Regenerates the selected files into the cache and writes the manifest. With `files`, the other
+ * entries of an existing manifest are kept, so one file can be rebuilt without dropping the rest.
+ */
 export async function generateVectors(options: GenerateOptions = {}): Promise<Manifest> {
   const dir = options.dir ?? VECTORS_DIR;
   const generator = hashSources();
@@ -90,6 +93,15 @@ export async function generateVectors(options: GenerateOptions = {}): Promise<Ma
     stamp[spec.name] = generator.sha256;
     files.push(generated.entry);
     options.onFile?.(generated);
+  }
+
+  // With an explicit file list, entries of the other files in an existing manifest are kept, in file order.
+  if (options.files !== undefined) {
+    const previous = await readManifest(dir).catch(() => undefined);
+    const kept = (previous?.files ?? []).filter((entry) => !files.some((file) => file.name === entry.name));
+    const order = (name: string) => VECTOR_FILES.findIndex((file) => file.name === name);
+    files.push(...kept);
+    files.sort((a, b) => order(a.name) - order(b.name));
   }
 
   const manifest: Manifest = { format: "qmm-conformance-manifest", version: 1, generator, files };

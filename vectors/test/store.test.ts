@@ -218,6 +218,14 @@ describe("loadSuites", () => {
     expect(failures.map((f) => f.issue.code)).toEqual(["E_FILE_FORMAT"]);
   });
 
+  it("keeps other manifest entries when one file is rebuilt", async () => {
+    const partial = join(dir, "partial");
+    await generateVectors({ dir: partial, files: ["errors.msgpack", "exact-mxfp8.msgpack"] });
+    await generateVectors({ dir: partial, files: ["exact-mxfp8.msgpack"] });
+    const manifest = await readManifest(partial);
+    expect(manifest.files.map((f) => f.name)).toEqual(["exact-mxfp8.msgpack", "errors.msgpack"]);
+  });
+
   it("reports an altered file and loads the others", async () => {
     const altered = join(dir, "altered");
     await generateVectors({ dir: altered, files: ["errors.msgpack", "exact-mxfp8.msgpack"] });

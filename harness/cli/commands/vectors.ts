@@ -15,8 +15,9 @@ import type { Command } from "../command.ts";
 const HELP = `Usage: qmm-conformance vectors SUBCOMMAND [OPTIONS]
 
 Subcommands:
-  generate [--file NAME]...  rebuild the vector files into vectors/.cache/ and rewrite
-                             vectors/manifest.json with their SHA-256 and the generator's
+  generate [--file NAME]...  rebuild the vector files (all, or each NAME) into vectors/.cache/
+                             and rewrite vectors/manifest.json with their SHA-256 and the
+                             generator's; entries of files not rebuilt are kept
   verify                     rebuild every file in memory and compare with the manifest;
                              exit 1 when a generator source, a regenerated file or a cached
                              file differs, naming the file and both hashes
