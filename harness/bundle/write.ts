@@ -1,14 +1,18 @@
 /**
  * Writes a self-contained bundle of one case: the input, the exact output with per-element
- * budgets, the backend's output, the variant, a README and a script that reproduces the case in MLX.
- * Someone without qmm-conformance can check the case with only the bundle and `pip install mlx`.
+ * budgets, the backend's output (or what it did instead), the variant, a README and a script that
+ * reproduces the case in MLX. Someone without qmm-conformance can check the case with only the
+ * bundle and `pip install mlx`.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { ExactResult } from "../../reference/result.ts";
 import type { QmmInputs, Tensor } from "../../spec/types.ts";
 import type { NumericsVariant } from "../../spec/variants.ts";
+import type { BudgetPlan } from "../budget/plan.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
 import { renderFailure } from "../diagnose/render.ts";
+import { elementBounds } from "./diff-call.ts";
 import type { CallDiff } from "./diff-call.ts";
 import { REPRODUCE_MLX_PY } from "./reproduce-mlx.ts";
 
@@ -17,21 +21,23 @@ export interface BundleContent {
   readonly caseId: string;
   readonly inputs: QmmInputs;
   readonly metadata: Readonly<Record<string, string>>;
-  /** The backend's output, when there is one. */
-  readonly got?: Tensor;
-  /** The origin of `got`: `backend mlx` or `file RESULT.safetensors`. */
+  /** The origin of the output under test: `backend mlx` or `file RESULT.safetensors`. */
   readonly source: string;
   readonly variant: NumericsVariant;
-  readonly diff: Extract<CallDiff, { kind: "compared" }>;
+  readonly exact: ExactResult;
+  readonly plan: BudgetPlan;
+  /** The backend's output, when there is one. */
+  readonly got?: Tensor;
+  /** The element-by-element comparison, when the output had the expected dtype and shape. */
+  readonly diff?: Extract<CallDiff, { kind: "compared" }>;
+  /** The backend's behaviour when there was no comparison, e.g. `crashed: ...` or a shape mismatch. */
+  readonly outcome?: string;
 }
 
-/** The files a bundle contains, in the order the README lists them. */
-export const BUNDLE_FILES = ["README.md", "input.safetensors", "expected.safetensors", "got.safetensors", "budget.json", "reproduce_mlx.py"] as const;
-
-/** Writes the bundle into `dir` (created if missing) and returns the paths written. */
+/** Writes the bundle into `dir` (created if missing) and returns the file names written. */
 export async function writeBundle(dir: string, content: BundleContent): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const { diff } = content;
+  const { exact } = content;
   const written: string[] = [];
 
   const inputTensors: Record<string, Tensor> = { x: content.inputs.x, w: content.inputs.w, scales: content.inputs.scales };
@@ -39,16 +45,15 @@ export async function writeBundle(dir: string, content: BundleContent): Promise<
   await writeSafetensors(join(dir, "input.safetensors"), inputTensors, content.metadata);
   written.push("input.safetensors");
 
-  const outShape = [...diff.exact.y.shape];
-  const bound = Float64Array.from(diff.checks, (check) => check.bound);
+  const outShape = [...exact.y.shape];
   await writeSafetensors(
     join(dir, "expected.safetensors"),
     {
-      y: diff.exact.y,
-      exact: { dtype: "float64", shape: outShape, data: diff.exact.exact },
-      bound: { dtype: "float64", shape: outShape, data: bound },
+      y: exact.y,
+      exact: { dtype: "float64", shape: outShape, data: exact.exact },
+      bound: { dtype: "float64", shape: outShape, data: elementBounds(content.plan, exact) },
     },
-    { variant: content.variant.name, comparison: diff.plan.kind === "bit-exact" ? "bit-exact" : "budget" },
+    { variant: content.variant.name, comparison: content.plan.kind === "bit-exact" ? "bit-exact" : "budget" },
   );
   written.push("expected.safetensors");
 
@@ -69,37 +74,49 @@ export async function writeBundle(dir: string, content: BundleContent): Promise<
 }
 
 function budgetSummary(content: BundleContent): unknown {
-  const { diff } = content;
+  const { diff, exact } = content;
   return {
     caseId: content.caseId,
     source: content.source,
     variant: content.variant,
-    outDType: diff.exact.call.outDType,
-    outShape: diff.exact.y.shape,
-    elementCount: diff.comparison.elementCount,
-    failedCount: diff.comparison.failedIndices.length,
-    failedIndices: diff.comparison.failedIndices.slice(0, 1000),
-    worst: diff.comparison.worst,
-    plan: diff.plan,
+    outDType: exact.call.outDType,
+    outShape: exact.y.shape,
+    plan: content.plan,
+    ...(diff === undefined
+      ? { outcome: content.outcome ?? "no output" }
+      : {
+          elementCount: diff.comparison.elementCount,
+          failedCount: diff.comparison.failedIndices.length,
+          failedIndices: diff.comparison.failedIndices.slice(0, 1000),
+          worst: diff.comparison.worst,
+        }),
   };
 }
 
-function readme(content: BundleContent): string {
+function verdictOf(content: BundleContent): string {
   const { diff } = content;
+  if (diff === undefined) return `The backend produced no comparable output: ${content.outcome ?? "no output"}.`;
+
+  const failed = diff.comparison.failedIndices.length;
+  if (failed === 0) return `All ${diff.comparison.elementCount} output elements are within the budget.`;
+  return `${failed} of ${diff.comparison.elementCount} output elements are outside the budget.`;
+}
+
+function readme(content: BundleContent): string {
+  const { exact } = content;
   const params = Object.entries(content.metadata)
     .map(([key, value]) => `${key}=${value}`)
     .join(", ");
-  const failed = diff.comparison.failedIndices.length;
-  const verdict =
-    failed === 0
-      ? `All ${diff.comparison.elementCount} output elements are within the budget.`
-      : `${failed} of ${diff.comparison.elementCount} output elements are outside the budget.`;
+  const againstLine =
+    content.got === undefined ? "" : `\n    qmm-conformance diff input.safetensors --against got.safetensors --variant ${content.variant.name}\n`;
+  const located = content.diff === undefined ? (content.outcome ?? "no output") : renderFailure(content.diff.located);
 
   return `# qmm-conformance case bundle: ${content.caseId}
 
 quantized_matmul on the tensors in \`input.safetensors\` (${params || "all parameters at their defaults"}),
-output ${diff.exact.call.outDType} of shape [${diff.exact.y.shape.join(", ")}]. The output came from ${content.source}
-and was judged with the budget of numerics variant \`${content.variant.name}\`. ${verdict}
+output ${exact.call.outDType} of shape [${exact.y.shape.join(", ")}]. The output under test came from
+${content.source} and was judged with the budget of numerics variant \`${content.variant.name}\`.
+${verdictOf(content)}
 
 ## Files
 
@@ -108,7 +125,7 @@ and was judged with the budget of numerics variant \`${content.variant.name}\`. 
 - \`expected.safetensors\`: \`y\`, the exact result rounded once to the output dtype; \`exact\`, the
   exact result rounded to float64; \`bound\`, the per-element budget (float64).
 - \`got.safetensors\`: the output under test, tensor \`y\` (absent when none was produced).
-- \`budget.json\`: the variant, the budget plan, the failed element indices and the worst element.
+- \`budget.json\`: the variant, the budget plan, and the failed elements or the backend's outcome.
 - \`reproduce_mlx.py\`: runs the case in MLX and checks it against \`exact\` and \`bound\`.
 
 An element passes when |got − exact| ≤ bound, except under the \`exact\` variant, which requires
@@ -122,12 +139,12 @@ computes (SPEC.md §10, spec/NUMERICS.md), never tuned.
 
 With qmm-conformance:
 
-    qmm-conformance diff input.safetensors --against got.safetensors --variant ${content.variant.name}
-
+    qmm-conformance diff input.safetensors --backend mlx
+${againstLine}
 ## Located diff
 
 \`\`\`
-${renderFailure(diff.located)}
+${located}
 \`\`\`
 `;
 }

@@ -10,10 +10,11 @@ import type { QmmInputs, QmmParamsInput, Tensor } from "../../../spec/types.ts";
 import { VARIANTS, variantByName } from "../../../spec/variants.ts";
 import type { NumericsVariant } from "../../../spec/variants.ts";
 import type { CallOutcome } from "../../backend.ts";
-import { diffCall } from "../../bundle/diff-call.ts";
+import { diffCall, planCallBudget } from "../../bundle/diff-call.ts";
 import type { CallDiff } from "../../bundle/diff-call.ts";
 import { readCallFile, readResultFile } from "../../bundle/input-file.ts";
 import { writeBundle } from "../../bundle/write.ts";
+import type { BundleContent } from "../../bundle/write.ts";
 import { formatNumber, renderFailure } from "../../diagnose/render.ts";
 import { resolveBackend } from "../../registry.ts";
 import type { Command } from "../command.ts";
@@ -133,34 +134,64 @@ async function diff(options: DiffOptions): Promise<number> {
     return 2;
   }
 
-  let got: Tensor;
+  let got: Tensor | undefined;
   let declared: NumericsVariant | undefined;
+  let failedOutcome: string | undefined;
   let source: string;
   if (options.backend !== undefined) {
     const produced = await runOnBackend(options.backend, caseId, call.inputs, call.params, options.timeoutSeconds);
     if (typeof produced === "number") return produced;
-    if (produced.outcome.kind !== "ok") {
-      process.stdout.write(`Backend ${options.backend} did not produce an output: ${describeOutcome(produced.outcome)}\n`);
-      return 1;
-    }
-    got = produced.outcome.y;
     declared = produced.variant;
     source = `backend ${options.backend}`;
+    if (produced.outcome.kind === "ok") got = produced.outcome.y;
+    else failedOutcome = describeOutcome(produced.outcome);
   } else {
     got = await readResultFile(options.against!);
     source = `file ${options.against}`;
   }
 
   const variant = options.variant !== undefined ? variantByName(options.variant)! : (declared ?? variantByName(DEFAULT_AGAINST_VARIANT)!);
+  const bundle = { caseId, inputs: call.inputs, metadata: call.metadata, source, variant, exact };
+
+  if (got === undefined) {
+    process.stdout.write(`Backend ${options.backend} did not produce an output: ${failedOutcome}\n`);
+    await writeBundleIfAsked(options, bundle, { outcome: failedOutcome });
+    return 1;
+  }
+
   const result = diffCall(caseId, call.inputs, call.params, exact, got, variant);
   process.stdout.write(renderDiff(options, source, variant, result));
+  if (result.kind === "unmodelled") return 2;
 
-  if (result.kind !== "compared") return result.kind === "unmodelled" ? 2 : 1;
-  if (options.bundle !== undefined) {
-    const files = await writeBundle(options.bundle, { caseId, inputs: call.inputs, metadata: call.metadata, got, source, variant, diff: result });
-    process.stdout.write(`\nBundle written to ${options.bundle}: ${files.join(", ")}\n`);
+  if (result.kind === "mismatch") {
+    await writeBundleIfAsked(options, bundle, { got, outcome: `the output ${result.what} is ${result.actual}, expected ${result.expected}` });
+    return 1;
   }
+
+  await writeBundleIfAsked(options, bundle, { got, diff: result });
   return result.comparison.failedIndices.length === 0 ? 0 : 1;
+}
+
+/** Writes the case bundle when --bundle was given and the variant has a budget model. */
+async function writeBundleIfAsked(
+  options: DiffOptions,
+  base: Omit<BundleContent, "plan" | "got" | "diff" | "outcome">,
+  result: Pick<BundleContent, "got" | "diff" | "outcome">,
+): Promise<void> {
+  if (options.bundle === undefined) return;
+
+  const plan = result.diff?.plan ?? planCallBudget(base.inputs, paramsOf(base), base.exact, base.variant);
+  if (plan.kind === "unmodelled") {
+    process.stdout.write(`No bundle written: variant ${base.variant.name} has no budget model (${plan.reason}).\n`);
+    return;
+  }
+
+  const files = await writeBundle(options.bundle, { ...base, ...result, plan });
+  process.stdout.write(`\nBundle written to ${options.bundle}: ${files.join(", ")}\n`);
+}
+
+function paramsOf(base: Pick<BundleContent, "exact">): QmmParamsInput {
+  return base.exact.call.params;
 }
 
 /** Runs the call on a backend; returns an exit code when the backend cannot run. */

@@ -94,6 +94,20 @@ describe.skipIf(SKIP_MLX)("diff command", () => {
     expect(result.exitCode).toBe(0);
   });
 
+  it("bundles a case the backend rejected", async () => {
+    const bundle = join(dir, "bundle-error");
+    const fake = "cmd:node harness/worker/test/fake-worker.mjs --variant mlx-cpu";
+    const result = await cli(join(dir, "input.safetensors"), "--backend", fake, "--bundle", bundle);
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain("did not produce an output: error E_UNSUPPORTED");
+    expect(readFileSync(join(bundle, "README.md"), "utf8")).toContain("The backend produced no comparable output: error E_UNSUPPORTED");
+    expect(() => readFileSync(join(bundle, "got.safetensors"))).toThrow();
+
+    const reproduced = await execa(VENV_PYTHON, [join(bundle, "reproduce_mlx.py")], { reject: false });
+    expect(reproduced.exitCode).toBe(0);
+  });
+
   it("reports a shape mismatch", async () => {
     const result = await cli(join(dir, "input.safetensors"), "--against", join(dir, "short_y.safetensors"));
 
