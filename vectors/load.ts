@@ -14,11 +14,11 @@ import { MANIFEST_NAME, VECTORS_DIR, hashSources, readManifest } from "./store/m
 
 /** Options of {@link loadSuites}. */
 export interface LoadSuitesOptions {
-  /** Vectors folder with manifest.json; defaults to the repository's vectors/. */
+  /** Vectors folder with manifest.json. Defaults to the repository's vectors/. */
   readonly dir?: string;
-  /** Suites to load (`generated`, `exact`, `errors`, `real`); defaults to all in the manifest. */
+  /** Suites to load (`generated`, `exact`, `errors`, `real`). Defaults to all in the manifest. */
   readonly suites?: readonly string[];
-  /** Keeps only the cases whose ID passes; the others are not decoded. */
+  /** Keeps only the cases whose ID passes, and skips decoding the others. */
   readonly filter?: (id: string) => boolean;
   /**
    * Rebuilds cache files that are missing or were produced by other generator sources. Defaults to

@@ -39,7 +39,7 @@ export function encodeVectorFile(suite: string, name: string, cases: readonly Go
 export interface ReadOptions {
   /** The SHA-256 the manifest records. A mismatch rejects the whole file with E_HASH_MISMATCH. */
   readonly sha256?: string;
-  /** Keeps only the cases whose ID passes; the others are not decoded. */
+  /** Keeps only the cases whose ID passes, and skips decoding the others. */
   readonly filter?: (id: string) => boolean;
   readonly limits?: SizeLimits;
 }

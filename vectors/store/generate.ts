@@ -1,7 +1,7 @@
 /**
  * Regenerating vector files into the cache, recording the manifest, and verifying data against it
- * (spec/FILES.md §14.3). Data files live in the git-ignored `.cache/` folder next to manifest.json;
- * only the manifest is committed.
+ * (spec/FILES.md §14.3). Data files live in the git-ignored `.cache/` folder next to manifest.json.
+ * Only the manifest is committed.
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -60,7 +60,7 @@ async function writeStamp(dir: string, stamp: Record<string, string>): Promise<v
 
 /** Options of {@link generateVectors}. */
 export interface GenerateOptions {
-  /** Vectors folder holding manifest.json and `.cache/`; defaults to the repository's vectors/. */
+  /** Vectors folder with manifest.json and `.cache/`. Defaults to the repository's vectors/. */
   readonly dir?: string;
   /** File names to generate. Defaults to every built-in file. */
   readonly files?: readonly string[];
@@ -111,8 +111,8 @@ export async function generateVectors(options: GenerateOptions = {}): Promise<Ma
 }
 
 /**
- * Makes sure the cached copy of `entry` exists and was produced by the current generator sources;
- * regenerates it otherwise. Returns the regeneration time in seconds, or 0 when the cache was fresh.
+ * Makes sure the cached copy of `entry` exists and was produced by the current generator sources,
+ * and regenerates it otherwise. Returns the regeneration time in seconds, or 0 when the cache was fresh.
  */
 export async function ensureCached(dir: string, entry: ManifestFile, generatorSha256: string): Promise<number> {
   const stamp = await readStamp(dir);
