@@ -14,6 +14,7 @@ struct KernelArgs {
   Encoding encoding;
 
   const float* x;            // rows of K floats; row count padded to a multiple of the tile height
+  int64_t x_stride;          // floats from one row of x to the next (K, or more to avoid cache-set conflicts)
   const float* x_group_sums; // affine with transpose=true: per row of x, the float32 sum of each group
   int64_t M;                 // padded row count of x and y
   int64_t K, N;
@@ -50,6 +51,13 @@ struct KernelSet {
   void (*plain)(const KernelArgs& args, int64_t m_begin, int64_t m_end, int64_t n_begin, int64_t n_end);
   /** Floats of panel scratch the transposed kernel needs for reduction length K. */
   int64_t (*panel_floats)(int64_t K);
+  /**
+   * Whether the transposed kernels for this encoding and group size expect each block of 2·lanes
+   * elements of x reordered as the even elements, then the odd ones (the paired 4-bit decoder).
+   */
+  bool (*pairs_x)(Encoding encoding, int group_size);
+  /** Float lanes per vector. */
+  int lanes;
   /** Sums `count` floats from `data` with vector loads: the streaming read of the bandwidth probe. */
   float (*stream_sum)(const float* data, int64_t count);
 };

@@ -17,5 +17,5 @@
 
 qmm::KernelSet qmm::avx512_kernel_set() {
   return {"avx512", qmm_avx512::ROW_TILE, &qmm_avx512::transposed, &qmm_avx512::plain,
-          &qmm_avx512::panel_floats, &qmm_avx512::stream_sum};
+          &qmm_avx512::panel_floats, &qmm_avx512::pairs_x, 16, &qmm_avx512::stream_sum};
 }

@@ -1,7 +1,7 @@
 // The driver: converts operands to float32, picks the kernel set, splits the work over the
-// thread pool and converts the result to the output dtype. Calls whose data the float32
-// kernels cannot handle exactly enough (non-finite values, extreme mx scale exponents) go to a
-// float64 scalar path instead; see needs_wide_path().
+// thread pool and converts the result to the output dtype. Calls the float32 kernels cannot
+// handle within their declared variant (non-finite values, extreme mx scale exponents) go to a
+// float64 scalar path instead.
 #include "qmm.h"
 
 #include <algorithm>
@@ -99,32 +99,24 @@ int64_t groups_per_row(const Problem& p) { return packed_length(p) / p.group_siz
 int64_t row_bytes(const Problem& p) { return packed_length(p) * p.bits / 8; }
 
 /**
- * Returns true when the float32 kernels could break the variant they declare. That is the case
- * for a non-finite x, scale or bias, because the factored form can turn an inf into a NaN. It is
- * also the case for an mx scale exponent beyond ±100, where ŵ may overflow float32.
+ * Returns true when an mx scale exponent lies beyond ±100. There ŵ may overflow float32 although
+ * the exact result is finite, so the call goes to the float64 path.
  */
-bool needs_wide_path(const Problem& p) {
-  const int64_t x_count = p.x_matrix_count * p.M * p.K;
-  for (int64_t i = 0; i < x_count; ++i) {
-    if (!std::isfinite(load_float(p.x, p.x_type, i))) return true;
-  }
+bool has_extreme_scales(const Problem& p) {
+  if (p.affine || p.scale_kind != ScaleKind::E8M0) return false;
 
-  const int64_t scale_count = p.w_matrix_count * packed_rows(p) * groups_per_row(p);
-  if (p.affine) {
-    for (int64_t i = 0; i < scale_count; ++i) {
-      if (!std::isfinite(load_float(p.scales, p.scales_type, i))) return true;
-      if (!std::isfinite(load_float(p.biases, p.biases_type, i))) return true;
-    }
-    return false;
-  }
+  const int64_t count = p.w_matrix_count * packed_rows(p) * groups_per_row(p);
+  const uint8_t* codes = static_cast<const uint8_t*>(p.scales);
+  bool extreme = false;
+  for (int64_t i = 0; i < count; ++i) extreme |= (codes[i] < 27) | (codes[i] > 227);
+  return extreme;
+}
 
-  if (p.scale_kind == ScaleKind::E8M0) {
-    const uint8_t* codes = static_cast<const uint8_t*>(p.scales);
-    for (int64_t i = 0; i < scale_count; ++i) {
-      if (std::abs(static_cast<int>(codes[i]) - 127) > 100) return true;
-    }
-  }
-  return false;
+/** Returns true when any of `count` floats is NaN or ±inf. */
+bool any_non_finite(const float* values, int64_t count) {
+  bool found = false;
+  for (int64_t i = 0; i < count; ++i) found |= (float_to_bits(values[i]) & 0x7F800000u) == 0x7F800000u;
+  return found;
 }
 
 /** Computes the call in float64 scalar code: ŵ, products and sums in float64, then one rounding per output. */
@@ -165,12 +157,26 @@ void run_wide(const Problem& p, ThreadPool& pool) {
   });
 }
 
-/** Converts each x matrix to float32 rows, padding the row count with zero rows. */
-std::vector<float> convert_x(const Problem& p, int64_t padded_m) {
-  std::vector<float> out(static_cast<size_t>(p.x_matrix_count * padded_m * p.K), 0.0f);
+/**
+ * Converts each x matrix to float32 rows, padding the row count with zero rows. With a nonzero
+ * `pair_block`, each block of that many elements is stored as its even elements, then its odd
+ * ones, the order the paired 4-bit decoder produces.
+ */
+std::vector<float> convert_x(const Problem& p, int64_t padded_m, int64_t pair_block, int64_t stride) {
+  std::vector<float> out(static_cast<size_t>(p.x_matrix_count * padded_m * stride), 0.0f);
+  const int64_t half = pair_block / 2;
   for (int64_t xm = 0; xm < p.x_matrix_count; ++xm) {
-    for (int64_t i = 0; i < p.M * p.K; ++i) {
-      out[static_cast<size_t>(xm * padded_m * p.K + i)] = load_float(p.x, p.x_type, xm * p.M * p.K + i);
+    for (int64_t m = 0; m < p.M; ++m) {
+      const int64_t source = (xm * p.M + m) * p.K;
+      float* row = out.data() + (xm * padded_m + m) * stride;
+      for (int64_t k = 0; k < p.K; ++k) {
+        int64_t target = k;
+        if (pair_block != 0) {
+          const int64_t within = k % pair_block;
+          target = k - within + (within % 2) * half + within / 2;
+        }
+        row[target] = load_float(p.x, p.x_type, source + k);
+      }
     }
   }
   return out;
@@ -182,7 +188,11 @@ std::vector<float> convert_floats(const void* data, FloatType type, int64_t coun
   return out;
 }
 
-void run_kernels(const Problem& p, Runtime& rt) {
+/**
+ * Runs the SIMD kernels. Returns false, with y left incomplete, when a result came out NaN or
+ * ±inf: the caller then recomputes the call in float64.
+ */
+bool run_kernels(const Problem& p, Runtime& rt) {
   const KernelSet& ks = rt.kernels;
   ThreadPool& pool = *rt.pool;
   const int64_t rows = packed_rows(p);
@@ -192,10 +202,14 @@ void run_kernels(const Problem& p, Runtime& rt) {
 
   // x in float32, padded to whole row tiles for the transposed kernels.
   const int64_t padded_m = (p.transpose && p.M > 1) ? round_up(p.M, ks.row_tile) : p.M;
+  const int64_t pair_block = (p.transpose && ks.pairs_x(p.encoding, p.group_size)) ? 2 * ks.lanes : 0;
   std::vector<float> x_converted;
   const float* x32 = static_cast<const float*>(p.x);
-  if (p.x_type != FloatType::Float32 || padded_m != p.M) {
-    x_converted = convert_x(p, padded_m);
+  int64_t x_stride = p.K;
+  if (p.x_type != FloatType::Float32 || padded_m != p.M || pair_block != 0) {
+    // Rows 4 KiB apart map to the same L1 cache sets; 16 floats of padding avoid that.
+    if (p.M > 1 && p.K % 1024 == 0) x_stride = p.K + 16;
+    x_converted = convert_x(p, padded_m, pair_block, x_stride);
     x32 = x_converted.data();
   }
 
@@ -206,7 +220,7 @@ void run_kernels(const Problem& p, Runtime& rt) {
     for (int64_t row = 0; row < p.x_matrix_count * padded_m; ++row) {
       for (int64_t g = 0; g < groups; ++g) {
         float sum = 0.0f;
-        for (int64_t k = 0; k < p.group_size; ++k) sum += x32[row * p.K + g * p.group_size + k];
+        for (int64_t k = 0; k < p.group_size; ++k) sum += x32[row * x_stride + g * p.group_size + k];
         group_sums[static_cast<size_t>(row * groups + g)] = sum;
       }
     }
@@ -251,7 +265,8 @@ void run_kernels(const Problem& p, Runtime& rt) {
     const int64_t wm = p.w_index[b];
     KernelArgs a{};
     a.encoding = p.encoding;
-    a.x = x32 + xm * padded_m * p.K;
+    a.x = x32 + xm * padded_m * x_stride;
+    a.x_stride = x_stride;
     a.x_group_sums = group_sums.empty() ? nullptr : group_sums.data() + xm * padded_m * groups;
     a.M = padded_m;
     a.K = p.K;
@@ -305,6 +320,11 @@ void run_kernels(const Problem& p, Runtime& rt) {
     });
   }
 
+  // A non-finite x, scale or bias makes every result it reaches NaN or ±inf in these kernels
+  // (each one meets a multiplication), but the factored form may pick the wrong one of the two,
+  // so such calls, and float32 overflows, are redone in float64.
+  if (any_non_finite(y32, p.batch_count * padded_m * p.N)) return false;
+
   if (y32 != p.y) {
     for (int64_t b = 0; b < p.batch_count; ++b) {
       for (int64_t i = 0; i < p.M * p.N; ++i) {
@@ -312,6 +332,7 @@ void run_kernels(const Problem& p, Runtime& rt) {
       }
     }
   }
+  return true;
 }
 
 }  // namespace
@@ -321,11 +342,7 @@ std::string run(const Problem& p) {
   if (p.M <= 0 || p.K <= 0 || p.N <= 0 || p.batch_count <= 0) return "empty problem reached the native core";
   if (p.group_size % 16 != 0) return "group_size must be a multiple of 16 in the native core";
 
-  if (needs_wide_path(p)) {
-    run_wide(p, *rt.pool);
-  } else {
-    run_kernels(p, rt);
-  }
+  if (has_extreme_scales(p) || !run_kernels(p, rt)) run_wide(p, *rt.pool);
   return "";
 }
 
