@@ -30,6 +30,12 @@ const EXPLAINED_SHARE = 0.9;
 const VALUE_MATCH = 1 / 16;
 
 /**
+ * The largest output size times K for which the reference reruns on masked inputs. Beyond it the
+ * group patterns are skipped, so that a failure report never costs much more than the case.
+ */
+const MAX_RERUN_TERMS = 2 ** 24;
+
+/**
  * Returns the first magnitude pattern the failed elements match, or null. Runs the exact
  * reference up to twice on masked inputs, so it costs about as much as the reference on the case.
  */
@@ -39,7 +45,7 @@ export function classifyMagnitude(input: MagnitudeInput): FailurePattern | null 
 
   const groupSize = input.params.groupSize ?? MODE_RULES[mode].defaultGroupSize;
   const K = input.inputs.x.shape[input.inputs.x.shape.length - 1];
-  if (K <= groupSize) return scaleSized(input, mode);
+  if (K <= groupSize || input.exact.length * K > MAX_RERUN_TERMS) return scaleSized(input, mode);
 
   const lastGroupInputs = { ...input.inputs, x: maskX(input.inputs.x, K - groupSize) };
   const lastGroup = quantizedMatmul(lastGroupInputs, input.params).exact;
