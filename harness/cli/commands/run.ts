@@ -20,6 +20,8 @@ import type { Shard } from "../../run/select.ts";
 import { countManifestCases, openCaseSource } from "../../run/source.ts";
 import type { RunReport } from "../../run/records.ts";
 import type { Command } from "../command.ts";
+import { formatIssue } from "../../../spec/errors.ts";
+import type { GoldenCase } from "../../../vectors/case.ts";
 
 const HELP = `Usage: qmm-conformance run [OPTIONS]
 
@@ -45,6 +47,7 @@ Options:
   --json FILE        write the full JSON report (schema: runReportSchema in harness/report/json.ts)
   --junit FILE       write a JUnit XML report (one testsuite per backend and suite)
   --html FILE        write a self-contained HTML report
+  --list             print the suite and ID of every selected case instead of running them
   -h, --help         show this text
 
 Exit codes: 0 every case passed (or was unsupported or a known divergence); 1 a case failed,
@@ -72,6 +75,7 @@ interface RunArguments {
   readonly json?: string;
   readonly junit?: string;
   readonly html?: string;
+  readonly list: boolean;
 }
 
 /** Parses the arguments of `run`, or returns a usage error message, or "help". */
@@ -93,6 +97,7 @@ export function parseRunArguments(argv: readonly string[]): RunArguments | "help
         json: { type: "string" },
         junit: { type: "string" },
         html: { type: "string" },
+        list: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -131,6 +136,7 @@ export function parseRunArguments(argv: readonly string[]): RunArguments | "help
     backends: [...new Set([...backends, ...(backends.length > 0 ? required : [])])],
     suites: values.suite ?? [],
     required,
+    list: values.list === true,
     batchSize,
     timeoutSeconds,
     ...(values.filter === undefined ? {} : { filter: values.filter }),
@@ -152,7 +158,20 @@ function parsePositive(text: string | undefined, option: string, fallback: numbe
   return value;
 }
 
+let brokenPipeHandled = false;
+
+/** Ends the process quietly when stdout's reader goes away (`run --list | head`). */
+function exitOnBrokenPipe(): void {
+  if (brokenPipeHandled) return;
+  brokenPipeHandled = true;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 async function runRun(argv: readonly string[]): Promise<number> {
+  exitOnBrokenPipe();
   const parsed = parseRunArguments(argv);
   if (parsed === "help") {
     process.stdout.write(HELP);
@@ -162,6 +181,8 @@ async function runRun(argv: readonly string[]): Promise<number> {
     process.stderr.write(`qmm-conformance run: ${parsed.error}\nRun 'qmm-conformance run --help' for the options.\n`);
     return 2;
   }
+
+  if (parsed.list) return listCases(parsed);
 
   const extraKnown = parsed.knownFile === undefined ? {} : await readKnownFile(parsed.knownFile);
   if (typeof extraKnown === "string") {
@@ -230,6 +251,24 @@ async function selectBackends(parsed: RunArguments): Promise<{ backends: Backend
     knownDivergences[registered.backend.name] = registered.knownDivergences;
   }
   return { backends, knownDivergences };
+}
+
+/** Prints `SUITE CASE_ID` per selected case, and every load failure on stderr; exits 1 on a load failure. */
+async function listCases(parsed: RunArguments): Promise<number> {
+  const pattern = parsed.filter === undefined ? null : compilePattern(parsed.filter);
+  const selected = (caseId: string) => (pattern === null || pattern.matches(caseId)) && (parsed.shard === undefined || inShard(caseId, parsed.shard));
+  let loadFailures = 0;
+
+  for await (const item of openCaseSource({ suites: parsed.suites, filter: selected, ...(parsed.vectorsDir === undefined ? {} : { vectorsDir: parsed.vectorsDir }) })) {
+    if ("kind" in item && item.kind === "load-failure") {
+      loadFailures++;
+      process.stderr.write(`qmm-conformance run: ${item.file}: ${formatIssue(item.issue)}\n`);
+      continue;
+    }
+    const golden = item as GoldenCase;
+    if (selected(golden.id)) process.stdout.write(`${golden.suite} ${golden.id}\n`);
+  }
+  return loadFailures > 0 ? 1 : 0;
 }
 
 const knownFileSchema = z.record(z.string(), z.array(z.strictObject({ pattern: z.string().min(1), reason: z.string().min(1) })));

@@ -111,6 +111,13 @@ describe("qmm-conformance run", () => {
     expect(errors).toContain("invalid --known file");
   });
 
+  it("list prints selected IDs", async () => {
+    expect(await run(["--suite", "errors", "--filter", "/bits/", "--list"])).toBe(0);
+    const lines = output.trim().split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((line) => /^errors \S*bits\S*$/.test(line))).toBe(true);
+  });
+
   it("missing vector folder exits 1", async () => {
     expect(await run(["--backend", "reference", "--vectors", join(folder, "absent")])).toBe(1);
     expect(output).toContain("Load failures:");
