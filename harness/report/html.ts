@@ -53,6 +53,9 @@ export function renderHtml(report: RunReport): string {
 
   const failures = report.records.filter((record) => record.status === "failed" || record.status === "crashed" || record.status === "timeout");
   const known = report.records.filter((record) => record.status === "known-divergence");
+  const unexpected = report.records
+    .filter((record) => record.status === "unexpected-pass")
+    .map((record) => `<li>${escapeHtml(`${record.backend} · ${record.caseId}: ${record.reason ?? ""}`)}</li>`);
   const loadFailures = report.loadFailures.map((failure) => `<li>${escapeHtml(formatIssueLine(failure))}</li>`);
   const hints = nextSteps(report).map((hint) => `<li>${escapeHtml(hint)}</li>`);
 
@@ -74,6 +77,7 @@ ${loadFailures.length > 0 ? `<h2>Load failures</h2><ul>${loadFailures.join("")}<
 <h2>Failures (${failures.length})</h2>
 ${failures.map(failureBlock).join("\n") || "<p>None.</p>"}
 ${known.length > 0 ? `<h2>Known divergences (${known.length})</h2>${known.map(failureBlock).join("\n")}` : ""}
+${unexpected.length > 0 ? `<h2>Unexpected passes (${unexpected.length})</h2><ul>${unexpected.join("")}</ul>` : ""}
 ${hints.length > 0 ? `<h2>Next steps</h2><ul>${hints.join("")}</ul>` : ""}
 </body>
 </html>

@@ -3,7 +3,7 @@
  * the call, and the verdict after it (error codes, the value comparison with the budget, crashes).
  */
 import type { Capabilities, CallOutcome } from "../backend.ts";
-import { isFloatDType, isMode } from "../../spec/types.ts";
+import { isFloatDType, isMode, MODE_RULES } from "../../spec/types.ts";
 import { VARIANTS } from "../../spec/variants.ts";
 import type { NumericsVariant } from "../../spec/variants.ts";
 import type { GoldenCase } from "../../vectors/case.ts";
@@ -28,9 +28,9 @@ export function unsupportedReason(golden: GoldenCase, capabilities: Capabilities
   const mode = golden.params.mode ?? "affine";
   if (!isMode(mode) || !capabilities.modes.includes(mode)) return `mode ${mode} is not supported`;
 
-  const bits = golden.params.bits ?? null;
+  const bits = golden.params.bits ?? MODE_RULES[mode].defaultBits;
   const allowedBits = capabilities.bits?.[mode];
-  if (bits !== null && allowedBits !== undefined && !allowedBits.includes(bits)) return `bits ${bits} is not supported for ${mode}`;
+  if (allowedBits !== undefined && !allowedBits.includes(bits)) return `bits ${bits} is not supported for ${mode}`;
 
   const floats = [golden.inputs.x, mode === "affine" ? golden.inputs.scales : null, golden.inputs.biases ?? null];
   for (const tensor of floats) {

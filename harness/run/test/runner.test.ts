@@ -131,6 +131,16 @@ describe("runConformance", () => {
     expect(report.ok).toBe(true);
   });
 
+  it("default bits meet the bits capability", async () => {
+    // valueCase sets bits 4 explicitly; the same case with bits left to the default (4) must be
+    // judged by the default, and a backend limited to 8 bits must not get it.
+    const defaulted = { ...valueCase, id: "affine/default-bits", params: { ...valueCase.params, bits: null } };
+    const eightOnly = mockBackend("eight-only", (batch) => referenceBackend.run(batch), { ...FULL, bits: { affine: [8] } });
+    const report = await runConformance([eightOnly], from([defaulted]));
+    expect(report.records[0].status).toBe("unsupported");
+    expect(report.records[0].reason).toBe("bits 4 is not supported for affine");
+  });
+
   it("wrong error code fails", async () => {
     const wrongCode = mockBackend("wrong-code", async (calls) => calls.map(() => ({ kind: "error", code: "E_PARAM_INVALID", message: "bad" })));
     const report = await runConformance([wrongCode], from([invalidBits, valueCase]));
