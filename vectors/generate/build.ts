@@ -35,7 +35,7 @@ export function buildRecipe(recipe: Recipe): GoldenCase {
   const rng = new Random(recipe.id);
   const inputs = recipe.pattern.build(recipe.cfg, rng);
   const isExactTier = recipe.suite === "exact";
-  const golden = valueCase(recipe.id, recipe.suite, recipe.tags, paramsOf(recipe.cfg), inputs, isExactTier);
+  const golden = valueCase(recipe.id, recipe.suite, recipe.tags, recipe.params ?? paramsOf(recipe.cfg), inputs, isExactTier);
 
   if (isExactTier && golden.expected.kind === "value") {
     assertExactTier(recipe.id, recipe.cfg, golden.expected.exact, tensorToNumbers(golden.expected.y), golden.expected.condition.dequantAbsSum);

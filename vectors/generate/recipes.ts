@@ -5,7 +5,7 @@
  * of configs. Listing recipes is cheap, because ./build.ts builds data per recipe on demand.
  */
 import { FLOAT_DTYPES, MODES, MODE_RULES } from "../../spec/types.ts";
-import type { FloatDType } from "../../spec/types.ts";
+import type { FloatDType, QmmParamsInput } from "../../spec/types.ts";
 import type { CaseConfig, ShapeSpec } from "./config.ts";
 import { caseId, config, plainShape, shapeTags } from "./config.ts";
 import { VALUE_PATTERNS, exactTier, randomNormal } from "./patterns/index.ts";
@@ -18,6 +18,8 @@ export interface Recipe {
   readonly cfg: CaseConfig;
   readonly pattern: ValuePattern;
   readonly tags: readonly string[];
+  /** Parameters as the case passes them, when they differ from the config's explicit ones. */
+  readonly params?: QmmParamsInput;
 }
 
 function recipe(suite: Recipe["suite"], cfg: CaseConfig, pattern: ValuePattern, extraTags: readonly string[] = []): Recipe {
@@ -152,6 +154,27 @@ function mixedDTypeCases(): Recipe[] {
   return out;
 }
 
+/**
+ * Cases whose parameters leave group_size, bits, transpose or even the mode to their defaults
+ * (SPEC.md §2.3), as `null` or as a missing key. The ID names the resolved values.
+ */
+function defaultParamCases(): Recipe[] {
+  const shape = plainShape(2, 128, 9);
+  const variants: [CaseConfig["mode"], string, QmmParamsInput][] = [
+    ["affine", "defaults-empty", {}],
+    ["affine", "defaults-missing", { mode: "affine" }],
+    ["mxfp4", "defaults-null", { mode: "mxfp4", groupSize: null, bits: null }],
+    ["mxfp8", "defaults-missing", { mode: "mxfp8" }],
+    ["nvfp4", "defaults-null", { mode: "nvfp4", transpose: true, groupSize: null, bits: null }],
+  ];
+
+  return variants.map(([mode, name, params]) => {
+    const rule = MODE_RULES[mode];
+    const cfg = config(mode, rule.defaultBits, rule.defaultGroupSize, "float32", true, shape);
+    return { id: caseId(cfg, name), suite: "generated", cfg, pattern: randomNormal, tags: [randomNormal.name, "param-defaults", ...shapeTags(cfg)], params };
+  });
+}
+
 /** Lists every recipe of the `generated` suite. */
 export function generatedRecipes(): Recipe[] {
   return [
@@ -159,6 +182,7 @@ export function generatedRecipes(): Recipe[] {
     ...targetedShapes(tileShapes()),
     ...patternCases(),
     ...mixedDTypeCases(),
+    ...defaultParamCases(),
   ];
 }
 

@@ -201,6 +201,22 @@ describe("value patterns", () => {
   });
 });
 
+describe("default parameters", () => {
+  it("keeps params as written and matches explicit ones", () => {
+    const recipes = generated.filter((r) => r.tags.includes("param-defaults"));
+    expect(recipes.map((r) => r.id.split("/").at(-1))).toEqual(["defaults-empty", "defaults-missing", "defaults-null", "defaults-missing", "defaults-null"]);
+
+    for (const recipe of recipes) {
+      const golden = buildRecipe(recipe);
+      expect(golden.params, recipe.id).toEqual(recipe.params);
+
+      const explicit = buildRecipe({ ...recipe, params: undefined });
+      expect(explicit.params.groupSize, recipe.id).toBe(recipe.cfg.groupSize);
+      expect(Array.from(values(golden).y), recipe.id).toEqual(Array.from(values(explicit).y));
+    }
+  });
+});
+
 describe("exact tier", () => {
   it("builds every case with y equal to the exact value", () => {
     const recipes = exactRecipes();
