@@ -51,6 +51,12 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), ...rows.map(line)].join("\n");
 }
 
+const ISOLATE_HINT = "Hint: rerun with --batch 1 to find the call that fails, and --timeout SECONDS if the case is only slow.";
+
+function stderrSection(tail: string): string {
+  return tail ? `\nLast lines of its stderr:\n${tail}` : "";
+}
+
 /** Renders the located diff of a failure, without the case heading. */
 export function renderFailure(failure: CaseFailure): string {
   switch (failure.kind) {
@@ -64,7 +70,14 @@ export function renderFailure(failure: CaseFailure): string {
       if (failure.failedCount > 1) {
         lines.push(`First failed elements:`, renderTable(HEADER, tableRows(failure.firstFailures, -1)));
       }
-      if (failure.pattern !== null) lines.push(`Pattern: ${failure.pattern.name}: ${failure.pattern.description}.`);
+      if (failure.pattern !== null) {
+        lines.push(`Pattern: ${failure.pattern.name}: ${failure.pattern.description}.`);
+        lines.push("Hint: the pattern names the likely bug. If the backend is right but rounds differently, declare the variant that describes it (spec/NUMERICS.md §9).");
+      } else {
+        lines.push(
+          `Hint: compare where the backend rounds with what ${failure.variant} declares (spec/NUMERICS.md §4): another accumulation dtype or more roundings per term need another variant.`,
+        );
+      }
       return lines.join("\n");
     }
     case "mismatch":
@@ -76,9 +89,9 @@ export function renderFailure(failure: CaseFailure): string {
     case "missing-error":
       return `The backend returned a value for an invalid call, expected error ${failure.expected}.`;
     case "crashed":
-      return `The backend crashed: ${failure.message}${failure.stderrTail ? `\nLast lines of its stderr:\n${failure.stderrTail}` : ""}`;
+      return `The backend crashed: ${failure.message}${stderrSection(failure.stderrTail)}\n${ISOLATE_HINT}`;
     case "timeout":
-      return `The backend timed out after ${failure.seconds} s.${failure.stderrTail ? `\nLast lines of its stderr:\n${failure.stderrTail}` : ""}`;
+      return `The backend timed out after ${failure.seconds} s.${stderrSection(failure.stderrTail)}\n${ISOLATE_HINT}`;
     case "unmodelled-variant":
       return `No error budget exists for the declared variant: ${failure.reason}. Declare a registered variant (spec/variants.ts).`;
   }
