@@ -219,7 +219,9 @@ function readHeaderEntries(header: Record<string, unknown>, fileName: string): {
 }
 
 function readMetadata(value: unknown, fileName: string): Record<string, string> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+  // mx.save_safetensors writes `"__metadata__": null` when it is given no metadata.
+  if (value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
     formatError(fileName, [METADATA_KEY], "__metadata__ must be an object of string values", {});
   }
 

@@ -189,6 +189,15 @@ describe("readSafetensors on malformed files", () => {
     expect(issue.values.key).toBe("bits");
   });
 
+  it("reads a null metadata as empty", async () => {
+    // mx.save_safetensors writes this when it is given no metadata.
+    const path = join(folder, "null-metadata.safetensors");
+    await writeFile(path, rawFile('{"__metadata__":null}'));
+    const { tensors, metadata } = await readSafetensors(path);
+    expect(metadata).toEqual({});
+    expect(Object.keys(tensors)).toEqual([]);
+  });
+
   it("rejects headers that are not a JSON object", async () => {
     for (const [name, header] of [["array", "[1,2]"], ["text", "not json"], ["null", "null"]]) {
       const path = join(folder, `${name}.safetensors`);

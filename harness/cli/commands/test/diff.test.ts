@@ -84,10 +84,7 @@ describe.skipIf(SKIP_MLX)("diff command", () => {
     expect(reproduced.stdout).toContain("0 of 256 elements outside the budget");
   });
 
-  // TODO: mx.save_safetensors without metadata writes `"__metadata__": null`, which the safetensors
-  // format allows but harness/io/safetensors.ts rejects with E_FILE_FORMAT. Remove `.fails` once
-  // the reader accepts a null __metadata__.
-  it.fails("reads an mlx output without metadata", async () => {
+  it("reads an mlx output without metadata", async () => {
     const result = await cli(join(dir, "input.safetensors"), "--against", join(dir, "mlx_y_no_metadata.safetensors"), "--variant", "mlx-cpu");
 
     expect(result.stderr).toBe("");
