@@ -5,7 +5,7 @@
  * crashed or timed out and the run goes on.
  */
 import type { Backend, BackendCall, BackendProbe, CallOutcome } from "../backend.ts";
-import { formatIssue } from "../../spec/errors.ts";
+import { formatIssue, specIssue } from "../../spec/errors.ts";
 import { numericsVariantSchema } from "../../spec/variants.ts";
 import type { GoldenCase, LoadFailure } from "../../vectors/case.ts";
 import { rerunCommand } from "../diagnose/rerun.ts";
@@ -91,30 +91,11 @@ export async function runConformance(
 ): Promise<RunReport> {
   const startedAt = new Date();
   const progress = options.progress ?? SILENT_PROGRESS;
-  const required = new Set(options.required ?? []);
   const filter = options.filter === undefined ? null : compilePattern(options.filter);
   const suites = new Set(options.suites ?? []);
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
 
-  const backendRecords: BackendRecord[] = [];
-  const active: ActiveBackend[] = [];
-  for (const backend of backends) {
-    const probe = await probeBackend(backend);
-    const known = (options.knownDivergences?.[backend.name] ?? []).map((entry) => ({ pattern: compilePattern(entry.pattern), reason: entry.reason }));
-    if (probe.kind === "available") {
-      active.push({ backend, probe, known });
-      backendRecords.push({
-        name: backend.name,
-        status: "available",
-        version: probe.version,
-        variant: probe.variant.name,
-        ...(probe.details === undefined ? {} : { details: { ...probe.details } }),
-        knownDivergences: known.length,
-      });
-    } else {
-      backendRecords.push({ name: backend.name, status: "unavailable", reason: probe.reason, ...(probe.fix === undefined ? {} : { fix: probe.fix }), required: required.has(backend.name) });
-    }
-  }
+  const { active, backendRecords } = await probeAll(backends, options);
 
   const records: CaseRecord[] = [];
   const loadFailures: LoadFailureRecord[] = [];
@@ -136,22 +117,29 @@ export async function runConformance(
   };
 
   let batch: GoldenCase[] = [];
-  for await (const item of source) {
-    if ("kind" in item && item.kind === "load-failure") {
-      loadFailures.push({ file: item.file, ...(item.caseId === undefined ? {} : { caseId: item.caseId }), code: item.issue.code, section: item.issue.section, message: formatIssue(item.issue) });
-      continue;
-    }
+  try {
+    for await (const item of source) {
+      if ("kind" in item && item.kind === "load-failure") {
+        loadFailures.push(loadFailureRecord(item));
+        continue;
+      }
 
-    const golden = item as GoldenCase;
-    if (suites.size > 0 && !suites.has(golden.suite)) continue;
-    if (filter !== null && !filter.matches(golden.id)) continue;
-    if (options.shard !== undefined && !inShard(golden.id, options.shard)) continue;
+      const golden = item as GoldenCase;
+      if (suites.size > 0 && !suites.has(golden.suite)) continue;
+      if (filter !== null && !filter.matches(golden.id)) continue;
+      if (options.shard !== undefined && !inShard(golden.id, options.shard)) continue;
 
-    batch.push(golden);
-    if (batch.length >= batchSize) {
-      await flush(batch);
-      batch = [];
+      batch.push(golden);
+      if (batch.length >= batchSize) {
+        await flush(batch);
+        batch = [];
+      }
     }
+  } catch (error) {
+    // A case source that throws instead of yielding a LoadFailure ends the stream; the cases
+    // read so far still run and the failure is reported.
+    const issue = specIssue("E_FILE_FORMAT", `the case source failed: ${errorText(error)}`, {}, ["vectors"]);
+    loadFailures.push(loadFailureRecord({ kind: "load-failure", file: "vectors", issue }));
   }
   if (batch.length > 0) await flush(batch);
 
@@ -188,6 +176,40 @@ export async function runCasesOnBackend(
 ): Promise<CaseRecord[]> {
   const known = (options.knownDivergences ?? []).map((entry) => ({ pattern: compilePattern(entry.pattern), reason: entry.reason }));
   return runBatch({ backend, probe, known }, cases, options);
+}
+
+/** Probes every backend and returns the available ones with their known-divergence patterns. */
+async function probeAll(backends: readonly Backend[], options: RunOptions): Promise<{ active: ActiveBackend[]; backendRecords: BackendRecord[] }> {
+  const required = new Set(options.required ?? []);
+  const active: ActiveBackend[] = [];
+  const backendRecords: BackendRecord[] = [];
+
+  for (const backend of backends) {
+    const probe = await probeBackend(backend);
+    if (probe.kind === "unavailable") {
+      const fix = probe.fix === undefined ? {} : { fix: probe.fix };
+      backendRecords.push({ name: backend.name, status: "unavailable", reason: probe.reason, ...fix, required: required.has(backend.name) });
+      continue;
+    }
+
+    const entries = options.knownDivergences?.[backend.name] ?? [];
+    const known = entries.map((entry) => ({ pattern: compilePattern(entry.pattern), reason: entry.reason }));
+    active.push({ backend, probe, known });
+    backendRecords.push({
+      name: backend.name,
+      status: "available",
+      version: probe.version,
+      variant: probe.variant.name,
+      ...(probe.details === undefined ? {} : { details: { ...probe.details } }),
+      knownDivergences: known.length,
+    });
+  }
+  return { active, backendRecords };
+}
+
+function loadFailureRecord(failure: LoadFailure): LoadFailureRecord {
+  const caseId = failure.caseId === undefined ? {} : { caseId: failure.caseId };
+  return { file: failure.file, ...caseId, code: failure.issue.code, section: failure.issue.section, message: formatIssue(failure.issue) };
 }
 
 /** Runs one batch on one backend and returns a record per case, in order. */

@@ -187,6 +187,17 @@ describe("runConformance", () => {
     expect(report.ok).toBe(false);
   });
 
+  it("throwing source keeps earlier cases", async () => {
+    async function* broken() {
+      yield valueCase;
+      throw new Error("disk read failed");
+    }
+    const report = await runConformance([referenceBackend], broken());
+    expect(report.records.map((record) => record.status)).toEqual(["passed"]);
+    expect(report.loadFailures[0].message).toContain("the case source failed: disk read failed");
+    expect(report.ok).toBe(false);
+  });
+
   it("filter, suite and shard select cases", async () => {
     const filtered = await runConformance([referenceBackend], from(CASES), { filter: "errors" });
     expect(filtered.records.map((record) => record.caseId)).toEqual([invalidBits.id]);
