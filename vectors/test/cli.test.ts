@@ -4,6 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { vectorsCommand } from "../../harness/cli/commands/vectors.ts";
+import { paramsFromMetadata } from "../../harness/cli/commands/reference.ts";
+import { readSafetensors } from "../../harness/io/safetensors.ts";
+import { quantizedMatmul } from "../../reference/matmul.ts";
+import { buildRecipe } from "../generate/build.ts";
+import { generatedRecipes } from "../generate/recipes.ts";
 
 /** Runs `qmm-conformance vectors ARGS` and returns its exit code and what it wrote. */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -48,6 +53,37 @@ describe("vectors command", () => {
     const { code, stderr } = await run(["frobnicate"]);
     expect(code).toBe(2);
     expect(stderr).toContain("unknown subcommand 'frobnicate'");
+  });
+
+  it("shows a case and exports it for the reference command", async () => {
+    const id = "mxfp4/b4/g32/float32/t/M2_K128_N9/defaults-null";
+    const dir = await mkdtemp(join(tmpdir(), "qmm-vectors-show-"));
+    const file = join(dir, "case.safetensors");
+    try {
+      const shown = await run(["show", id, "--elements", "3", "--export", file]);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toContain(`id        ${id}`);
+      expect(shown.stdout).toContain("... 15 more");
+
+      const golden = buildRecipe(generatedRecipes().find((r) => r.id === id)!);
+      const exported = await readSafetensors(file);
+      expect([...exported.tensors.keys()].sort()).toEqual(["scales", "w", "x"]);
+      expect(exported.metadata.case_id).toBe(id);
+
+      const params = paramsFromMetadata(exported.metadata);
+      const inputs = { x: exported.tensors.get("x")!, w: exported.tensors.get("w")!, scales: exported.tensors.get("scales")! };
+      const y = quantizedMatmul(inputs, params).y;
+      expect(golden.expected.kind).toBe("value");
+      if (golden.expected.kind === "value") expect(Array.from(y.data as Float32Array)).toEqual(Array.from(golden.expected.y.data as Float32Array));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reports an unknown case ID", async () => {
+    const { code, stderr } = await run(["show", "affine/no/such/case"]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("no case 'affine/no/such/case'");
   });
 
   it("generates and verifies a folder", async () => {

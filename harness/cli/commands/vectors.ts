@@ -1,6 +1,6 @@
 /**
- * `qmm-conformance vectors generate|verify|coverage|list`: maintains the golden vectors
- * (spec/FILES.md §14) and shows what they cover.
+ * `qmm-conformance vectors generate|verify|coverage|list|show`: maintains the golden vectors
+ * (spec/FILES.md §14), shows what they cover, and prints or exports one case.
  */
 import { parseArgs } from "node:util";
 import { QmmError, formatIssue } from "../../../spec/errors.ts";
@@ -10,6 +10,11 @@ import type { CoverageReport, CoverageRow } from "../../../vectors/generate/cove
 import { VECTOR_FILES } from "../../../vectors/generate/files.ts";
 import { generateVectors, verifyVectors } from "../../../vectors/store/generate.ts";
 import { compilePattern } from "../../run/select.ts";
+import { writeSafetensors } from "../../io/safetensors.ts";
+import { tensorToNumbers } from "../../../reference/tensor.ts";
+import type { Tensor } from "../../../spec/types.ts";
+import type { GoldenCase } from "../../../vectors/case.ts";
+import { isLoadFailure, loadSuites } from "../../../vectors/load.ts";
 import type { Command } from "../command.ts";
 
 const HELP = `Usage: qmm-conformance vectors SUBCOMMAND [OPTIONS]
@@ -27,6 +32,11 @@ Subcommands:
   list [--filter PATTERN] [--suite NAME]
                              print the case IDs, without building data. PATTERN is a glob over
                              the '/'-separated ID ('*' one segment, '**' any) or /regex/
+  show ID [--elements N] [--export FILE]
+                             print one case: parameters, input tensors, and the first N
+                             (default 8) expected outputs with their exact value and condition
+                             data. --export writes x, w, scales, biases and the parameters as
+                             a safetensors file that 'qmm-conformance reference' reads
 
 Options:
   --dir PATH   vectors folder holding manifest.json and .cache/ (default: the repository's vectors/)
@@ -36,7 +46,7 @@ Options:
 /** The `vectors` command. */
 export const vectorsCommand: Command = {
   name: "vectors",
-  summary: "generate, verify, list and show the coverage of the golden vectors",
+  summary: "generate, verify, list, show and report the coverage of the golden vectors",
   run: runVectors,
 };
 
@@ -51,6 +61,8 @@ async function runVectors(argv: readonly string[]): Promise<number> {
         filter: { type: "string" },
         suite: { type: "string", multiple: true },
         json: { type: "boolean" },
+        elements: { type: "string" },
+        export: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -64,6 +76,12 @@ async function runVectors(argv: readonly string[]): Promise<number> {
   if (parsed.values.help === true) {
     process.stdout.write(HELP);
     return 0;
+  }
+  if (subcommand === "show") {
+    if (extra.length !== 1) return usageError("show needs exactly one case ID");
+    const elements = parsed.values.elements === undefined ? 8 : Number(parsed.values.elements);
+    if (!Number.isInteger(elements) || elements < 0) return usageError(`--elements must be a non-negative integer, got '${parsed.values.elements}'`);
+    return show(extra[0], parsed.values.dir, elements, parsed.values.export);
   }
   if (extra.length > 0) return usageError(`unexpected arguments: ${extra.join(" ")}`);
 
@@ -195,6 +213,83 @@ function list(filter: string | undefined, suites: string[] | undefined): number 
   }
   process.stderr.write(`${listed} case(s)\n`);
   return 0;
+}
+
+async function show(id: string, dir: string | undefined, elements: number, exportPath: string | undefined): Promise<number> {
+  let found: GoldenCase | undefined;
+  for await (const item of loadSuites({ ...(dir === undefined ? {} : { dir }), filter: (candidate) => candidate === id })) {
+    if (isLoadFailure(item)) {
+      process.stderr.write(`qmm-conformance vectors: ${formatIssue(item.issue)}\n`);
+      continue;
+    }
+    found = item;
+  }
+  if (found === undefined) {
+    process.stderr.write(`qmm-conformance vectors: no case '${id}'. Run 'qmm-conformance vectors list --filter PATTERN' to find IDs.\n`);
+    return 1;
+  }
+
+  process.stdout.write(renderCase(found, elements));
+  if (exportPath !== undefined) {
+    await writeSafetensors(exportPath, tensorsOf(found), metadataOf(found));
+    process.stdout.write(`wrote ${exportPath}\n`);
+  }
+  return 0;
+}
+
+/** Renders a case as text: parameters, tensors with their first values, and the expectation. */
+export function renderCase(golden: GoldenCase, elements: number): string {
+  const lines = [
+    `id        ${golden.id}`,
+    `suite     ${golden.suite}${golden.exactTier === true ? " (exact tier: bit equality required)" : ""}`,
+    `tags      ${golden.tags.join(", ")}`,
+    `params    ${JSON.stringify(golden.params)}`,
+  ];
+
+  for (const [name, tensor] of Object.entries(tensorsOf(golden))) {
+    lines.push(`${name.padEnd(9)} ${tensor.dtype} [${tensor.shape.join(",")}]  ${firstValues(tensor, elements)}`);
+  }
+
+  const expected = golden.expected;
+  if (expected.kind === "error") {
+    lines.push(`expected  error ${expected.code}`, "");
+    return lines.join("\n");
+  }
+
+  const y = tensorToNumbers(expected.y);
+  const condition = expected.condition;
+  lines.push(`expected  y ${expected.y.dtype} [${expected.y.shape.join(",")}], K ${condition.reductionLength}, ${condition.groupCount} groups along K`);
+  lines.push(`  ${"index".padStart(7)}  ${"y".padStart(24)}  ${"exact (float64)".padStart(24)}  ${"absSum".padStart(12)}  ${"dequantAbsSum".padStart(13)}  ${"xAbsSum".padStart(12)}`);
+  for (let index = 0; index < Math.min(elements, y.length); index++) {
+    const cells = [y[index], expected.exact[index]].map((v) => String(v).padStart(24));
+    const sums = [condition.absSum[index], condition.dequantAbsSum[index], condition.xAbsSum[index]].map((v) => v.toPrecision(6).padStart(12));
+    lines.push(`  ${String(index).padStart(7)}  ${cells.join("  ")}  ${sums[0]}  ${sums[1].padStart(13)}  ${sums[2]}`);
+  }
+  if (y.length > elements) lines.push(`  ... ${y.length - elements} more`);
+  lines.push("");
+  return lines.join("\n");
+}
+
+function tensorsOf(golden: GoldenCase): Record<string, Tensor> {
+  const { x, w, scales, biases } = golden.inputs;
+  return biases === undefined || biases === null ? { x, w, scales } : { x, w, scales, biases };
+}
+
+function firstValues(tensor: Tensor, count: number): string {
+  const shown = Array.from(tensor.data.subarray(0, count) as ArrayLike<number>, (value) => (tensor.dtype === "uint32" ? `0x${value.toString(16).padStart(8, "0")}` : String(value)));
+  const values = tensor.dtype === "float16" || tensor.dtype === "bfloat16" ? Array.from(tensorToNumbers({ ...tensor, shape: [shown.length], data: tensor.data.subarray(0, count) }), String) : shown;
+  return `${values.join(" ")}${tensor.data.length > count ? " ..." : ""}`;
+}
+
+/** The parameters as the string metadata 'qmm-conformance reference' reads, plus the case ID. */
+function metadataOf(golden: GoldenCase): Record<string, string> {
+  const params = golden.params as Record<string, unknown>;
+  const metadata: Record<string, string> = { case_id: golden.id };
+  if (params.mode !== undefined) metadata.mode = String(params.mode);
+  if (params.bits !== undefined) metadata.bits = params.bits === null ? "None" : String(params.bits);
+  if (params.groupSize !== undefined) metadata.group_size = params.groupSize === null ? "None" : String(params.groupSize);
+  if (params.transpose !== undefined) metadata.transpose = String(params.transpose);
+  return metadata;
 }
 
 function formatBytes(bytes: number): string {
