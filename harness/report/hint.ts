@@ -9,7 +9,7 @@ export function nextSteps(report: RunReport): string[] {
   const valueFailures = report.records.filter((record) => record.status === "failed" && record.failure?.kind === "values").length;
   if (valueFailures > 0) {
     hints.push(
-      "Rerun one failed case with its rerun line. The pattern line names the likely bug. If the backend computes differently from the variant it declares, declare the variant that describes it (spec/variants.ts, spec/NUMERICS.md) instead of widening a tolerance.",
+      "Rerun one failed case with its rerun line, and print its inputs with 'qmm-conformance vectors show CASE_ID'. The pattern line names the likely bug. If the backend computes differently from the variant it declares, declare the variant that describes it (spec/variants.ts, spec/NUMERICS.md) instead of widening a tolerance.",
     );
   }
 
@@ -20,7 +20,11 @@ export function nextSteps(report: RunReport): string[] {
 
   if (count("unexpected-pass") > 0) hints.push("Unexpected passes: remove those entries from the backend's knownDivergences list.");
 
-  if (report.loadFailures.length > 0) hints.push("Load failures: the vector files are damaged or stale. Regenerate or re-fetch them; the error code names the check that failed (SPEC.md §14).");
+  if (report.loadFailures.length > 0) {
+    hints.push(
+      "Load failures: the vector files are damaged or stale. 'qmm-conformance vectors verify' names the files that differ and 'qmm-conformance vectors generate' rebuilds them; the error code names the check that failed (SPEC.md §14).",
+    );
+  }
 
   for (const backend of report.backends) {
     if (backend.status === "unavailable" && backend.required) {
