@@ -97,8 +97,10 @@ export async function defineConformanceSuite(backend: Backend, options: Conforma
 async function collectCases(options: ConformanceSuiteOptions): Promise<{ bySuite: Map<string, GoldenCase[]>; loadFailures: LoadFailure[] }> {
   const suites = new Set(options.suites ?? []);
   const filter = options.filter === undefined ? null : compilePattern(options.filter);
+  const selected = (caseId: string) => (filter === null || filter.matches(caseId)) && (options.shard === undefined || inShard(caseId, options.shard));
   const source =
-    options.source ?? openCaseSource({ suites: [...suites], ...(options.vectorsDir === undefined ? {} : { vectorsDir: options.vectorsDir }) });
+    options.source ??
+    openCaseSource({ suites: [...suites], filter: selected, ...(options.vectorsDir === undefined ? {} : { vectorsDir: options.vectorsDir }) });
 
   const bySuite = new Map<string, GoldenCase[]>();
   const loadFailures: LoadFailure[] = [];
@@ -110,8 +112,7 @@ async function collectCases(options: ConformanceSuiteOptions): Promise<{ bySuite
 
     const golden = item as GoldenCase;
     if (suites.size > 0 && !suites.has(golden.suite)) continue;
-    if (filter !== null && !filter.matches(golden.id)) continue;
-    if (options.shard !== undefined && !inShard(golden.id, options.shard)) continue;
+    if (!selected(golden.id)) continue;
 
     const list = bySuite.get(golden.suite) ?? [];
     list.push(golden);
