@@ -69,14 +69,16 @@ export function maxFinite(format: BudgetFormat): number {
 }
 
 /**
- * Returns γ_n(u) = n·u / (1 − n·u), the classic bound on the relative error of n roundings
- * (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., Lemma 3.1). It is Infinity
- * when n·u ≥ 1, where no such bound exists.
+ * Returns γ_n(u), a bound on the relative error of a chain of n roundings: |Π(1 + δ_i) − 1| ≤ γ_n
+ * for |δ_i| ≤ u. Below n·u = 1/2 it is Higham's n·u/(1 − n·u) (Accuracy and Stability of Numerical
+ * Algorithms, 2nd ed., Lemma 3.1). From there on it is (1 + u)^n − 1, which holds for any n because
+ * every factor multiplies and none divides; Higham's form would reach infinity at n·u = 1. The
+ * float64 evaluation of (1 + u)^n − 1 is padded by 1 + 2^-30 for the rounding of log1p and expm1.
  */
 export function gamma(n: number, u: number): number {
   const nu = n * u;
-  if (nu >= 1) return Infinity;
-  return nu / (1 - nu);
+  if (nu < 0.5) return nu / (1 - nu);
+  return Math.expm1(n * Math.log1p(u)) * (1 + 2 ** -30);
 }
 
 const exponentView = new DataView(new ArrayBuffer(8));

@@ -58,11 +58,20 @@ describe("formats", () => {
     expect(ulp("float64", 5e-324)).toBe(5e-324);
   });
 
-  it("gamma is unbounded from n·u = 1", () => {
-    expect(gamma(4, 2 ** -24)).toBe((4 * 2 ** -24) / (1 - 4 * 2 ** -24));
+  it("gamma is Higham's form below n·u = 1/2", () => {
     expect(gamma(0, 2 ** -24)).toBe(0);
-    expect(gamma(2048, 2 ** -11)).toBe(Infinity);
-    expect(gamma(2047, 2 ** -11)).toBe(2047);
+    expect(gamma(4, 2 ** -24)).toBe((4 * 2 ** -24) / (1 - 4 * 2 ** -24));
+    expect(gamma(1023, 2 ** -11)).toBe((1023 * 2 ** -11) / (1 - 1023 * 2 ** -11));
+  });
+
+  it("gamma bounds (1 + u)^n − 1 from n·u = 1/2", () => {
+    // (1 + 2^-e)^n − 1 = ((2^e + 1)^n − 2^(e·n)) / 2^(e·n), computed exactly with BigInt.
+    for (const [n, e] of [[128, 8], [255, 8], [512, 8], [1024, 11], [2048, 11], [4096, 11]]) {
+      const exact = Number((((2n ** BigInt(e) + 1n) ** BigInt(n) - 2n ** BigInt(e * n)) * 2n ** 60n) / 2n ** BigInt(e * n)) / 2 ** 60;
+      const bound = gamma(n, 2 ** -e);
+      expect(bound).toBeGreaterThanOrEqual(exact);
+      expect(bound).toBeLessThanOrEqual(exact * (1 + 2 ** -28));
+    }
   });
 });
 
@@ -227,11 +236,14 @@ describe("elementBudget", () => {
     expect(elementBudget(plan, 1, 1000, 1000, 1).mayOverflow).toBe(false);
   });
 
-  it("unbounded gamma gives an infinite budget", () => {
+  it("n·u beyond 1 still gives a finite budget", () => {
+    // float16 accumulation over K = 2048: γ_2048(2^-11) = (1 + 2^-11)^2048 − 1 ≈ e − 1.
     const plan = bounded(setting(VARIANTS["sequential/compute"], { outDType: "float16", reductionLength: 2048 }));
     const budget = elementBudget(plan, 1, 1, 1, 1);
-    expect(budget.bound).toBe(Infinity);
-    expect(budget.mayOverflow).toBe(true);
+    expect(Number.isFinite(budget.bound)).toBe(true);
+    expect(budget.accumulationTerm).toBeGreaterThan(Math.E - 1);
+    expect(budget.accumulationTerm).toBeLessThan(2);
+    expect(budget.mayOverflow).toBe(false);
   });
 
   it("bit-exact plan has a zero budget", () => {
