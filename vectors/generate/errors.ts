@@ -105,50 +105,77 @@ function withScaleByte(call: Call, byte: number): Call {
   return { ...call, inputs: { ...call.inputs, scales: { ...call.inputs.scales, data } } };
 }
 
+/** Returns `call` with one input tensor replaced (or removed, for `null` biases). */
+function withInput(call: Call, name: keyof QmmInputs, tensor: Tensor | null): Call {
+  return { ...call, inputs: { ...call.inputs, [name]: tensor } };
+}
+
+/** Returns `call` with new parameters; invalid ones are passed through as written. */
+function withParams(call: Call, params: Record<string, unknown>): Call {
+  return { ...call, params: params as QmmParamsInput };
+}
+
+function floats(shape: number[], value: number): Tensor {
+  return tensorFromNumbers("float32", shape, new Array(shape.reduce((p, s) => p * s, 1)).fill(value));
+}
+
+/** Returns an affine call whose scales and biases have `shape`. */
+function affineWithScaleShape(rng: Random, shape: number[]): Call {
+  return withInput(withInput(affineCall(rng), "scales", floats(shape, 0.5)), "biases", floats(shape, 0));
+}
+
+/** Returns an mxfp8 call with one element byte of word `word`, byte `byte` set to `value`. */
+function mxfp8WithElementByte(rng: Random, word: number, byte: number, value: number): Call {
+  const call = fpCall(rng, "mxfp8");
+  const data = (call.inputs.w.data as Uint32Array).slice();
+  data[word] = ((data[word] & ~(0xff << (8 * byte))) | (value << (8 * byte))) >>> 0;
+  return withInput(call, "w", { ...call.inputs.w, data });
+}
+
 const DESIGNS: readonly ErrorDesign[] = [
-  { code: "E_PARAM_INVALID", name: "unknown-key-group_size", build: (rng) => ({ ...affineCall(rng), params: { mode: "affine", group_size: 64 } as QmmParamsInput }) },
-  { code: "E_PARAM_INVALID", name: "transpose-string", build: (rng) => ({ ...affineCall(rng), params: { mode: "affine", transpose: "yes" } as unknown as QmmParamsInput }) },
-  { code: "E_PARAM_INVALID", name: "bits-fraction", build: (rng) => ({ ...affineCall(rng), params: { mode: "affine", bits: 4.5 } }) },
-  { code: "E_MODE_INVALID", name: "mode-int4", build: (rng) => ({ ...affineCall(rng), params: { mode: "int4" } }) },
-  { code: "E_MODE_INVALID", name: "mode-capitalised", build: (rng) => ({ ...affineCall(rng), params: { mode: "Affine" } }) },
-  { code: "E_BIASES_REQUIRED", name: "affine-without-biases", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, biases: null } }; } },
-  { code: "E_BIASES_FORBIDDEN", name: "mxfp4-with-biases", build: (rng) => { const call = fpCall(rng, "mxfp4"); return { ...call, inputs: { ...call.inputs, biases: tensorFromNumbers("float32", [8, 2], new Array(16).fill(0)) } }; } },
-  { code: "E_SCALES_DTYPE", name: "affine-uint8-scales", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, scales: retype(call.inputs.scales, "uint8") } }; } },
-  { code: "E_SCALES_DTYPE", name: "mxfp8-float16-scales", build: (rng) => { const call = fpCall(rng, "mxfp8"); return { ...call, inputs: { ...call.inputs, scales: tensorFromNumbers("float16", [8, 2], new Array(16).fill(1)) } }; } },
-  { code: "E_BIASES_DTYPE", name: "affine-int32-biases", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, biases: retype(call.inputs.biases!, "int32") } }; } },
-  { code: "E_GROUP_SIZE_INVALID", name: "affine-g16", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, scales: reshape(tensorFromNumbers("float32", [8, 8], new Array(64).fill(0.5)), [8, 8]), biases: tensorFromNumbers("float32", [8, 8], new Array(64).fill(0)) }, params: { mode: "affine", groupSize: 16, bits: 4 } }; } },
-  { code: "E_GROUP_SIZE_INVALID", name: "nvfp4-g32", build: (rng) => ({ ...fpCall(rng, "nvfp4"), params: { mode: "nvfp4", groupSize: 32 } }) },
-  { code: "E_BITS_INVALID", name: "affine-b7", build: (rng) => ({ ...affineCall(rng), params: { mode: "affine", bits: 7, groupSize: 64 } }) },
-  { code: "E_BITS_INVALID", name: "affine-b0", build: (rng) => ({ ...affineCall(rng), params: { mode: "affine", bits: 0 } }) },
-  { code: "E_BITS_INVALID", name: "mxfp4-b8", build: (rng) => ({ ...fpCall(rng, "mxfp4"), params: { mode: "mxfp4", bits: 8 } }) },
-  { code: "E_W_DTYPE", name: "w-int32", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, w: { dtype: "int32", shape: call.inputs.w.shape, data: new Int32Array(call.inputs.w.data as Uint32Array) } } }; } },
-  { code: "E_X_DTYPE", name: "x-float64", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, x: retype(call.inputs.x, "float64") } }; } },
-  { code: "E_X_DTYPE", name: "x-int32-fp-mode", build: (rng) => { const call = fpCall(rng, "mxfp4"); return { ...call, inputs: { ...call.inputs, x: retype(call.inputs.x, "int32") } }; } },
-  { code: "E_RANK", name: "x-scalar", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, x: tensorFromNumbers("float32", [], [1]) } }; } },
-  { code: "E_RANK", name: "w-rank1", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, w: reshape(call.inputs.w, [call.inputs.w.data.length]) } }; } },
-  { code: "E_RANK", name: "scales-rank3", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, scales: reshape(call.inputs.scales, [1, 8, 2]), biases: reshape(call.inputs.biases!, [1, 8, 2]) } }; } },
+  { code: "E_PARAM_INVALID", name: "unknown-key-group_size", build: (rng) => withParams(affineCall(rng), { mode: "affine", group_size: 64 }) },
+  { code: "E_PARAM_INVALID", name: "transpose-string", build: (rng) => withParams(affineCall(rng), { mode: "affine", transpose: "yes" }) },
+  { code: "E_PARAM_INVALID", name: "bits-fraction", build: (rng) => withParams(affineCall(rng), { mode: "affine", bits: 4.5 }) },
+  { code: "E_MODE_INVALID", name: "mode-int4", build: (rng) => withParams(affineCall(rng), { mode: "int4" }) },
+  { code: "E_MODE_INVALID", name: "mode-capitalised", build: (rng) => withParams(affineCall(rng), { mode: "Affine" }) },
+  { code: "E_BIASES_REQUIRED", name: "affine-without-biases", build: (rng) => withInput(affineCall(rng), "biases", null) },
+  { code: "E_BIASES_FORBIDDEN", name: "mxfp4-with-biases", build: (rng) => withInput(fpCall(rng, "mxfp4"), "biases", floats([8, 2], 0)) },
+  { code: "E_SCALES_DTYPE", name: "affine-uint8-scales", build: (rng) => { const call = affineCall(rng); return withInput(call, "scales", retype(call.inputs.scales, "uint8")); } },
+  { code: "E_SCALES_DTYPE", name: "mxfp8-float16-scales", build: (rng) => withInput(fpCall(rng, "mxfp8"), "scales", tensorFromNumbers("float16", [8, 2], new Array(16).fill(1))) },
+  { code: "E_BIASES_DTYPE", name: "affine-int32-biases", build: (rng) => { const call = affineCall(rng); return withInput(call, "biases", retype(call.inputs.biases!, "int32")); } },
+  { code: "E_GROUP_SIZE_INVALID", name: "affine-g16", build: (rng) => withParams(affineWithScaleShape(rng, [8, 8]), { mode: "affine", groupSize: 16, bits: 4 }) },
+  { code: "E_GROUP_SIZE_INVALID", name: "nvfp4-g32", build: (rng) => withParams(fpCall(rng, "nvfp4"), { mode: "nvfp4", groupSize: 32 }) },
+  { code: "E_BITS_INVALID", name: "affine-b7", build: (rng) => withParams(affineCall(rng), { mode: "affine", bits: 7, groupSize: 64 }) },
+  { code: "E_BITS_INVALID", name: "affine-b0", build: (rng) => withParams(affineCall(rng), { mode: "affine", bits: 0 }) },
+  { code: "E_BITS_INVALID", name: "mxfp4-b8", build: (rng) => withParams(fpCall(rng, "mxfp4"), { mode: "mxfp4", bits: 8 }) },
+  { code: "E_W_DTYPE", name: "w-int32", build: (rng) => { const call = affineCall(rng); return withInput(call, "w", { dtype: "int32", shape: call.inputs.w.shape, data: new Int32Array(call.inputs.w.data as Uint32Array) }); } },
+  { code: "E_X_DTYPE", name: "x-float64", build: (rng) => { const call = affineCall(rng); return withInput(call, "x", retype(call.inputs.x, "float64")); } },
+  { code: "E_X_DTYPE", name: "x-int32-fp-mode", build: (rng) => { const call = fpCall(rng, "mxfp4"); return withInput(call, "x", retype(call.inputs.x, "int32")); } },
+  { code: "E_RANK", name: "x-scalar", build: (rng) => withInput(affineCall(rng), "x", floats([], 1)) },
+  { code: "E_RANK", name: "w-rank1", build: (rng) => { const call = affineCall(rng); return withInput(call, "w", reshape(call.inputs.w, [call.inputs.w.data.length])); } },
+  { code: "E_RANK", name: "scales-rank3", build: (rng) => affineWithScaleShape(rng, [1, 8, 2]) },
   { code: "E_EMPTY_DIM", name: "x-M0", build: (rng) => affineCall(rng, { xShape: [0, 128] }) },
   { code: "E_EMPTY_DIM", name: "w-N0", build: (rng) => affineCall(rng, { rows: 0 }) },
   { code: "E_EMPTY_DIM", name: "x-batch0", build: (rng) => affineCall(rng, { xShape: [0, 2, 128] }) },
-  { code: "E_SCALES_BIASES_SHAPE", name: "biases-one-row-short", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, biases: tensorFromNumbers("float32", [7, 2], new Array(14).fill(0)) } }; } },
-  { code: "E_BATCH_SHAPE", name: "w-batch2-scales-batch3", build: (rng) => { const call = affineCall(rng, { wBatch: [2], xShape: [2, 2, 128] }); return { ...call, inputs: { ...call.inputs, scales: tensorFromNumbers("float32", [3, 8, 2], new Array(48).fill(0.5)), biases: tensorFromNumbers("float32", [3, 8, 2], new Array(48).fill(0)) } }; } },
-  { code: "E_SCALES_ROWS", name: "scales-one-row-extra", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, scales: tensorFromNumbers("float32", [9, 2], new Array(18).fill(0.5)), biases: tensorFromNumbers("float32", [9, 2], new Array(18).fill(0)) } }; } },
-  { code: "E_PACKED_SHAPE", name: "scales-group-count-wrong", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, scales: tensorFromNumbers("float32", [8, 3], new Array(24).fill(0.5)), biases: tensorFromNumbers("float32", [8, 3], new Array(24).fill(0)) } }; } },
-  { code: "E_PACKED_SHAPE", name: "b3-one-word-per-row", build: (rng) => { const call = affineCall(rng); return { ...call, inputs: { ...call.inputs, w: { dtype: "uint32", shape: [8, 1], data: new Uint32Array(8) } }, params: { mode: "affine", bits: 3, groupSize: 32 } }; } },
+  { code: "E_SCALES_BIASES_SHAPE", name: "biases-one-row-short", build: (rng) => withInput(affineCall(rng), "biases", floats([7, 2], 0)) },
+  { code: "E_BATCH_SHAPE", name: "w-batch2-scales-batch3", build: (rng) => withInput(withInput(affineCall(rng, { wBatch: [2], xShape: [2, 2, 128] }), "scales", floats([3, 8, 2], 0.5)), "biases", floats([3, 8, 2], 0)) },
+  { code: "E_SCALES_ROWS", name: "scales-one-row-extra", build: (rng) => affineWithScaleShape(rng, [9, 2]) },
+  { code: "E_PACKED_SHAPE", name: "scales-group-count-wrong", build: (rng) => affineWithScaleShape(rng, [8, 3]) },
+  { code: "E_PACKED_SHAPE", name: "b3-one-word-per-row", build: (rng) => withParams(withInput(affineCall(rng), "w", { dtype: "uint32", shape: [8, 1], data: new Uint32Array(8) }), { mode: "affine", bits: 3, groupSize: 32 }) },
   { code: "E_K_MISMATCH", name: "x-K-one-group-short", build: (rng) => affineCall(rng, { xShape: [2, 64] }) },
-  { code: "E_K_MISMATCH", name: "untransposed-K", build: (rng) => ({ ...affineCall(rng), params: { mode: "affine", transpose: false } }) },
+  { code: "E_K_MISMATCH", name: "untransposed-K", build: (rng) => withParams(affineCall(rng), { mode: "affine", transpose: false }) },
   { code: "E_UNBATCHED_X", name: "x-2d-w-3d", build: (rng) => affineCall(rng, { wBatch: [3], xShape: [2, 128] }) },
   { code: "E_UNBATCHED_X", name: "x-1d-w-3d", build: (rng) => affineCall(rng, { wBatch: [2], xShape: [128] }) },
   { code: "E_BROADCAST", name: "x-batch2-w-batch3", build: (rng) => affineCall(rng, { wBatch: [3], xShape: [2, 2, 128] }) },
   { code: "E_RESERVED_SCALE", name: "e8m0-0xFF", build: (rng) => withScaleByte(fpCall(rng, "mxfp4"), 0xff) },
   { code: "E_RESERVED_SCALE", name: "nvfp4-e4m3-0x7F", build: (rng) => withScaleByte(fpCall(rng, "nvfp4"), 0x7f) },
   { code: "E_RESERVED_SCALE", name: "nvfp4-e4m3-0xFF", build: (rng) => withScaleByte(fpCall(rng, "nvfp4"), 0xff) },
-  { code: "E_RESERVED_ELEMENT", name: "mxfp8-0x7F", build: (rng) => { const call = fpCall(rng, "mxfp8"); const data = (call.inputs.w.data as Uint32Array).slice(); data[5] = (data[5] & ~0xff00) | 0x7f00; return { ...call, inputs: { ...call.inputs, w: { ...call.inputs.w, data } } }; } },
-  { code: "E_RESERVED_ELEMENT", name: "mxfp8-0xFF", build: (rng) => { const call = fpCall(rng, "mxfp8"); const data = (call.inputs.w.data as Uint32Array).slice(); data[0] = (data[0] & ~0xff) | 0xff; return { ...call, inputs: { ...call.inputs, w: { ...call.inputs.w, data } } }; } },
+  { code: "E_RESERVED_ELEMENT", name: "mxfp8-0x7F", build: (rng) => mxfp8WithElementByte(rng, 5, 1, 0x7f) },
+  { code: "E_RESERVED_ELEMENT", name: "mxfp8-0xFF", build: (rng) => mxfp8WithElementByte(rng, 0, 0, 0xff) },
   // Several problems at once: the first check in the order of SPEC.md §9.1 decides the code.
-  { code: "E_MODE_INVALID", name: "order-mode-before-w-dtype", build: (rng) => { const call = affineCall(rng); return { inputs: { ...call.inputs, w: retype(call.inputs.w, "float32") }, params: { mode: "int8" } }; } },
-  { code: "E_SCALES_DTYPE", name: "order-scales-dtype-before-biases", build: (rng) => { const call = fpCall(rng, "mxfp8"); return { ...call, inputs: { ...call.inputs, scales: tensorFromNumbers("float32", [8, 2], new Array(16).fill(1)), biases: tensorFromNumbers("float32", [8, 2], new Array(16).fill(0)) } }; } },
-  { code: "E_K_MISMATCH", name: "order-K-before-reserved-scale", build: (rng) => { const call = withScaleByte(fpCall(rng, "mxfp4"), 0xff); return { ...call, inputs: { ...call.inputs, x: tensorFromNumbers("float32", [2, 32], new Array(64).fill(1)) } }; } },
+  { code: "E_MODE_INVALID", name: "order-mode-before-w-dtype", build: (rng) => { const call = affineCall(rng); return withParams(withInput(call, "w", retype(call.inputs.w, "float32")), { mode: "int8" }); } },
+  { code: "E_SCALES_DTYPE", name: "order-scales-dtype-before-biases", build: (rng) => withInput(withInput(fpCall(rng, "mxfp8"), "scales", floats([8, 2], 1)), "biases", floats([8, 2], 0)) },
+  { code: "E_K_MISMATCH", name: "order-K-before-reserved-scale", build: (rng) => withInput(withScaleByte(fpCall(rng, "mxfp4"), 0xff), "x", floats([2, 32], 1)) },
 ];
 
 /** Builds every error case; throws when the reference reports a code other than the designed one. */
