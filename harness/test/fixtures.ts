@@ -39,6 +39,12 @@ export interface AffineSpec {
   readonly batch?: readonly number[];
   readonly seed?: number;
   readonly suite?: string;
+  /**
+   * Magnitude exponents: x, scales and biases are drawn as ±2^(e + uniform[0, spread)) with e
+   * from these fields, so that cases can reach subnormals, cancellation and overflow. When absent,
+   * x is uniform in [−1, 1), scales in [0.01, 0.11) and biases in [−0.5, 0.5).
+   */
+  readonly magnitudes?: { readonly x: number; readonly scale: number; readonly bias: number; readonly spread: number };
 }
 
 /** Builds an affine case with random codes, scales, biases and x, and the reference's expectation. */
@@ -50,13 +56,19 @@ export function affineCase(spec: AffineSpec): GoldenCase {
   const batch = spec.batch ?? [];
   const next = random(spec.seed ?? 1);
 
+  const magnitudes = spec.magnitudes;
+  const signed = (exponent: number) => (next() < 0.5 ? -1 : 1) * 2 ** (exponent + next() * (magnitudes?.spread ?? 0));
+  const drawX = magnitudes ? () => signed(magnitudes.x) : () => next() * 2 - 1;
+  const drawScale = magnitudes ? () => Math.abs(signed(magnitudes.scale)) : () => 0.01 + next() * 0.1;
+  const drawBias = magnitudes ? () => signed(magnitudes.bias) : () => next() - 0.5;
+
   const xCount = batch.reduce((product, size) => product * size, 1) * M * K;
-  const x = tensorFromNumbers(dtype, [...batch, M, K], Array.from({ length: xCount }, () => next() * 2 - 1));
+  const x = tensorFromNumbers(dtype, [...batch, M, K], Array.from({ length: xCount }, drawX));
   const codes = Array.from({ length: N * K }, () => Math.floor(next() * 2 ** bits));
   const w = { dtype: "uint32" as const, shape: [N, (K * bits) / 32], data: packCodes(codes, bits, N, K) };
   const groups = N * (K / groupSize);
-  const scales = tensorFromNumbers(dtype, [N, K / groupSize], Array.from({ length: groups }, () => 0.01 + next() * 0.1));
-  const biases = tensorFromNumbers(dtype, [N, K / groupSize], Array.from({ length: groups }, () => next() - 0.5));
+  const scales = tensorFromNumbers(dtype, [N, K / groupSize], Array.from({ length: groups }, drawScale));
+  const biases = tensorFromNumbers(dtype, [N, K / groupSize], Array.from({ length: groups }, drawBias));
 
   const params: QmmParamsInput = { mode: "affine", transpose: true, groupSize, bits };
   const inputs: QmmInputs = { x, w, scales, biases };
