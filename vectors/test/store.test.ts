@@ -218,6 +218,28 @@ describe("loadSuites", () => {
     expect(failures.map((f) => f.issue.code)).toEqual(["E_FILE_FORMAT"]);
   });
 
+  it("rebuilds a missing cache file", async () => {
+    const rebuilt = join(dir, "rebuilt");
+    await generateVectors({ dir: rebuilt, files: ["errors.msgpack"] });
+    await rm(join(rebuilt, ".cache", "errors.msgpack"));
+
+    const regenerated: string[] = [];
+    const { cases: loaded, failures } = await collect(loadSuites({ dir: rebuilt, regenerate: true, onRegenerate: (file) => regenerated.push(file) }));
+    expect(failures).toEqual([]);
+    expect(loaded).toHaveLength(buildErrorCases().length);
+    expect(regenerated).toEqual([join(rebuilt, ".cache", "errors.msgpack")]);
+  });
+
+  it("reports a missing cache file when rebuilding is off", async () => {
+    const missing = join(dir, "missing");
+    await generateVectors({ dir: missing, files: ["errors.msgpack"] });
+    await rm(join(missing, ".cache", "errors.msgpack"));
+
+    const { failures } = await collect(loadSuites({ dir: missing }));
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_FILE_FORMAT"]);
+    expect(failures[0].issue.message).toContain("vectors generate");
+  });
+
   it("keeps other manifest entries when one file is rebuilt", async () => {
     const partial = join(dir, "partial");
     await generateVectors({ dir: partial, files: ["errors.msgpack", "exact-mxfp8.msgpack"] });
