@@ -52,6 +52,8 @@ export function budgetSetting(
  * Returns an upper bound on |ŵ| over the finite dequantized weights of a call (SPEC.md §4).
  * Non-finite scales and biases are skipped: every output they reach has a non-finite exact value,
  * which the non-finite rules judge instead of the budget.
+ * NOTE: the bound is per case, not per output column, so one large group makes every element of
+ * the case accept a non-finite result when ŵ may overflow the weight dtype.
  */
 export function weightMagnitude(mode: Mode, bits: number, inputs: QmmInputs): number {
   if (mode === "affine") {
