@@ -90,7 +90,7 @@ function tileShapes(): { shape: ShapeSpec; transpose: boolean; tag: string }[] {
 
   return [
     t(plainShape(1, 4096, 11), "shape-example"),
-    ...[1, 2, 3, 4, 5, 8, 33].map((M) => t(plainShape(M, 512, 72), "shape-M")),
+    ...[1, 2, 3, 4, 5, 8, 9, 16, 32, 33, 65].map((M) => t(plainShape(M, 512, 72), "shape-M")),
     ...[1, 2, 3, 5, 8, 33].map((M) => n(plainShape(M, 96, 64), "shape-M")),
     ...[1, 3, 8, 9, 31, 33, 63, 65, 100, 129, 257].map((N) => t(plainShape(2, 128, N), "shape-N")),
     ...[256, 288, 512, 544, 1024, 1056, 3200].map((K) => t(plainShape(2, K, 9), "shape-K")),

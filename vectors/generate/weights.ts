@@ -25,6 +25,8 @@ export interface DirectWeightSpec {
   scaleExponent(b: number, r: number, g: number): number;
   /** Sign of that scale: negative scales exist in affine and nvfp4 only. */
   scaleSign?(b: number, r: number, g: number): 1 | -1;
+  /** nvfp4 only: the E4M3 scale byte itself, for scales that are not powers of two (448, ±0). Overrides the exponent and sign. */
+  nvfp4ScaleByte?(b: number, r: number, g: number): number;
   /** The element value of (b, r, c), taken from {@link elementLevels}. */
   level(b: number, r: number, c: number): number;
   /** Affine zero point z: β = −s·z and code q = level + z. Defaults to 2^(bits−1). */
@@ -73,9 +75,12 @@ export function buildDirectWeights(cfg: CaseConfig, spec: DirectWeightSpec): Dir
         const scaleIndex = (b * rows + r) * groups + g;
         const exponent = spec.scaleExponent(b, r, g);
         const sign = spec.scaleSign?.(b, r, g) ?? 1;
-        const scale = sign * powerOfTwo(exponent);
+        const byte = cfg.mode === "nvfp4" ? spec.nvfp4ScaleByte?.(b, r, g) : undefined;
+        if (byte !== undefined && (byte & 0x7f) === 0x7f) throw new Error(`nvfp4 scale byte 0x${byte.toString(16)} is reserved`);
+
+        const scale = byte === undefined ? sign * powerOfTwo(exponent) : e4m3ToNumber(byte);
         scaleValues[scaleIndex] = scale;
-        scaleBytes[scaleIndex] = encodeScale(cfg, exponent, sign);
+        scaleBytes[scaleIndex] = byte ?? encodeScale(cfg, exponent, sign);
         biasValues[scaleIndex] = -scale * zeroPoint;
 
         for (let c = g * cfg.groupSize; c < (g + 1) * cfg.groupSize; c++) {

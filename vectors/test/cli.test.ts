@@ -9,6 +9,7 @@ import { readSafetensors } from "../../harness/io/safetensors.ts";
 import { quantizedMatmul } from "../../reference/matmul.ts";
 import { buildRecipe } from "../generate/build.ts";
 import { generatedRecipes } from "../generate/recipes.ts";
+import { generateVectors } from "../store/generate.ts";
 
 /** Runs `qmm-conformance vectors ARGS` and returns its exit code and what it wrote. */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -60,7 +61,8 @@ describe("vectors command", () => {
     const dir = await mkdtemp(join(tmpdir(), "qmm-vectors-show-"));
     const file = join(dir, "case.safetensors");
     try {
-      const shown = await run(["show", id, "--elements", "3", "--export", file]);
+      await generateVectors({ dir, files: ["generated-mxfp4.msgpack"] });
+      const shown = await run(["show", id, "--dir", dir, "--elements", "3", "--export", file]);
       expect(shown.code).toBe(0);
       expect(shown.stdout).toContain(`id        ${id}`);
       expect(shown.stdout).toContain("... 15 more");
@@ -81,7 +83,7 @@ describe("vectors command", () => {
   });
 
   it("reports an unknown case ID", async () => {
-    const { code, stderr } = await run(["show", "affine/no/such/case"]);
+    const { code, stderr } = await run(["show", "affine/no/such/case", "--dir", join(tmpdir(), "qmm-no-vectors-here")]);
     expect(code).toBe(1);
     expect(stderr).toContain("no case 'affine/no/such/case'");
   });

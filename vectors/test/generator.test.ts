@@ -176,6 +176,23 @@ describe("value patterns", () => {
     }
   });
 
+  it("extreme-e4m3 uses the edge codes", () => {
+    const recipes = recipesWithPattern("extreme-e4m3");
+    expect(recipes.map((r) => r.cfg.mode).sort()).toEqual(["mxfp8", "mxfp8", "nvfp4", "nvfp4"]);
+
+    for (const recipe of recipes) {
+      const golden = buildRecipe(recipe);
+      if (recipe.cfg.mode === "nvfp4") {
+        const bytes = golden.inputs.scales.data as Uint8Array;
+        for (const byte of [0x7e, 0xfe, 0x01, 0x00, 0x80]) expect(bytes.includes(byte), `${recipe.id} 0x${byte.toString(16)}`).toBe(true);
+      } else {
+        const words = golden.inputs.w.data as Uint32Array;
+        const bytes = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+        for (const byte of [0x7e, 0xfe, 0x01, 0x80]) expect(bytes.includes(byte), `${recipe.id} 0x${byte.toString(16)}`).toBe(true);
+      }
+    }
+  });
+
   it("negative-scales has negative scales", () => {
     for (const recipe of recipesWithPattern("negative-scales")) {
       const golden = buildRecipe(recipe);

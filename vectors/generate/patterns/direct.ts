@@ -2,6 +2,7 @@
  * Patterns built from codes and power-of-two scales (./weights.ts), where the exact value of every
  * ŵ must be controlled: rounding ties, overflow, subnormal results, negative and extreme scales.
  */
+import { e4m3ToNumber } from "../../../reference/formats/e4m3.ts";
 import { FORMAT_INFO, powerOfTwo } from "../../../reference/formats/float.ts";
 import type { QmmInputs } from "../../../spec/types.ts";
 import type { CaseConfig } from "../config.ts";
@@ -161,6 +162,53 @@ export const negativeScales: ValuePattern = {
       level: () => rng.pick(levels),
     };
     return finish(cfg, xTensor(cfg, normalValues(rng, xElementCount(cfg))), spec);
+  },
+};
+
+/** E4M3 codes at the edges of the format: ±448 (0x7E/0xFE), the smallest subnormal 2^-9 (0x01), ±0, the smallest normal 2^-6. */
+const EXTREME_E4M3_BYTES = [0x7e, 0xfe, 0x01, 0x81, 0x00, 0x80, 0x08];
+
+/**
+ * E4M3 codes at the edges of the format: nvfp4 scales of ±448, 2^-9, ±0 and 2^-6 in every
+ * reduction class, or mxfp8 elements with those values. For nvfp4, x is scaled against the scale
+ * of its class where its dtype allows it.
+ */
+export const extremeE4m3: ValuePattern = {
+  name: "extreme-e4m3",
+  summary: "E4M3 codes ±448, 2^-9, ±0 and 2^-6 as nvfp4 scales or mxfp8 elements",
+  unsupported: (cfg) => (cfg.mode === "nvfp4" || cfg.mode === "mxfp8" ? undefined : "only nvfp4 scales and mxfp8 elements are E4M3"),
+  build(cfg, rng) {
+    const { K } = cfg.shape;
+    const info = FORMAT_INFO[cfg.xDType];
+    const levels = moderateLevels(cfg);
+    const classes = cfg.transpose ? K / cfg.groupSize : K;
+    const classBytes = Uint8Array.from({ length: classes }, (_, index) => EXTREME_E4M3_BYTES[index % EXTREME_E4M3_BYTES.length]);
+    const classOf = (k: number) => (cfg.transpose ? Math.floor(k / cfg.groupSize) : k);
+    const extremeElements = EXTREME_E4M3_BYTES.map((byte) => e4m3ToNumber(byte));
+
+    const spec: DirectWeightSpec =
+      cfg.mode === "nvfp4"
+        ? {
+            scaleExponent: () => 0,
+            nvfp4ScaleByte: (_b, r, g) => classBytes[cfg.transpose ? g : r],
+            level: () => rng.pick(levels),
+          }
+        : {
+            scaleExponent: () => rng.integerBetween(-2, 2),
+            level: () => (rng.chance(0.5) ? rng.pick(extremeElements) : rng.pick(levels)),
+          };
+
+    const x = new Float64Array(xElementCount(cfg));
+    for (let index = 0; index < x.length; index++) {
+      let exponent = rng.integerBetween(-1, 1);
+      if (cfg.mode === "nvfp4") {
+        const magnitude = Math.abs(e4m3ToNumber(classBytes[classOf(index % K)]));
+        if (magnitude > 0) exponent = -floorLog2(magnitude) - 2;
+      }
+      exponent = Math.min(info.maxExponent - 3, Math.max(info.minNormalExponent, exponent));
+      x[index] = rng.sign() * randomSignificand(rng, cfg.xDType, exponent);
+    }
+    return finish(cfg, exactXTensor(cfg, x), spec);
   },
 };
 

@@ -1,5 +1,5 @@
 /** The registry of value patterns, by name. */
-import { extremeE8m0, negativeScales, overflow, subnormal, ties } from "./direct.ts";
+import { extremeE4m3, extremeE8m0, negativeScales, overflow, subnormal, ties } from "./direct.ts";
 import { exactTier } from "./exact.ts";
 import type { ValuePattern } from "./pattern.ts";
 import { cancellation, nonFiniteScales, nonFiniteX, outliers, randomNormal, zeroConstantGroups } from "./quantized.ts";
@@ -19,6 +19,7 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
   zeroConstantGroups,
   negativeScales,
   extremeE8m0,
+  extremeE4m3,
   nonFiniteX,
   nonFiniteScales,
   exactTier,
