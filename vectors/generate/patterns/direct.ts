@@ -133,7 +133,7 @@ export const subnormal: ValuePattern = {
     const info = FORMAT_INFO[cfg.xDType];
     const levels = moderateLevels(cfg);
 
-    // Σ of K random-sign terms of size 2^(ex+ew)·rms(level) is about √K times one term; aim at 2^-2 of the smallest normal.
+    // A sum of K random-sign terms of size 2^(ex+ew)·rms(level) is about √K times one term. Aim at 2^-2 of the smallest normal.
     const levelRms = Math.sqrt(levels.reduce((sum, v) => sum + v * v, 0) / levels.length);
     const weightExponent = clampScaleExponent(cfg, Math.floor(info.minNormalExponent / 2));
     const target = info.minNormalExponent - 2 - ceilLog2(Math.sqrt(K) * levelRms);
