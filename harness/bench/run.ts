@@ -1,0 +1,155 @@
+/**
+ * Runs the benchmark: sets up every peer, measures the memory bandwidth with the native addon,
+ * then times each case on each peer in one process, one peer at a time.
+ */
+import { cpus, totalmem } from "node:os";
+import type { BenchCase } from "./cases.ts";
+import { benchInputs } from "./inputs.ts";
+import { measure } from "./measure.ts";
+import type { MeasureOptions } from "./measure.ts";
+import { nativePeer } from "./native-peer.ts";
+import { ortPeer } from "./ort-peer.ts";
+import { backendPeer } from "./peers.ts";
+import type { BenchPeer, PeerStatus } from "./peers.ts";
+import { rowFigures, sortRows } from "./results.ts";
+import type { BenchRow, RowFigures } from "./results.ts";
+
+/** Peer names in table order. */
+export const PEER_NAMES = ["native", "ort", "ort-int8", "mlx", "js"] as const;
+
+/** Creates a peer by name. */
+export function createPeer(name: string): BenchPeer | undefined {
+  switch (name) {
+    case "native":
+      return nativePeer();
+    case "ort":
+      return ortPeer(0);
+    case "ort-int8":
+      return ortPeer(4);
+    case "mlx":
+      return backendPeer("mlx", "MLX on the CPU through the worker (timing includes sending every tensor)");
+    case "js":
+      return backendPeer("js", "qmm-conformance JS backend (timing includes validation)");
+    default:
+      return undefined;
+  }
+}
+
+/** The cases, peers and timing settings of a benchmark run. */
+export interface BenchOptions {
+  readonly cases: readonly BenchCase[];
+  readonly peers: readonly BenchPeer[];
+  readonly measure: MeasureOptions;
+  /** Size of the buffer the bandwidth probe streams over, in bytes; 0 skips the probe. */
+  readonly bandwidthBytes: number;
+  /** Receives one progress line at a time. */
+  readonly log: (line: string) => void;
+}
+
+/** The machine a report was measured on. */
+export interface MachineInfo {
+  readonly cpu: string;
+  readonly logicalCores: number;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly platform: string;
+}
+
+/** A whole benchmark run. */
+export interface BenchReport {
+  readonly date: string;
+  readonly machine: MachineInfo;
+  /** Best streaming-read bandwidth over all threads, bytes per second, when the native addon is available. */
+  readonly bandwidthBytesPerSecond?: number;
+  readonly peers: readonly { readonly name: string; readonly description: string; readonly status: PeerStatus }[];
+  readonly rows: readonly BenchRow[];
+  readonly figures: Map<BenchRow, RowFigures>;
+}
+
+/** Returns facts about this machine for the report. */
+export function machineInfo(): MachineInfo {
+  const list = cpus();
+  return {
+    cpu: list[0]?.model.trim() ?? "unknown",
+    logicalCores: list.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+/** Runs every case on every available peer. */
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const statuses: { name: string; description: string; status: PeerStatus }[] = [];
+  const available: BenchPeer[] = [];
+  for (const peer of options.peers) {
+    const status = await peer.setUp();
+    statuses.push({ name: peer.name, description: peer.description, status });
+    options.log(status.kind === "available" ? `${peer.name}: ${status.version}${status.details ? ` (${status.details})` : ""}` : `${peer.name}: unavailable: ${status.reason}`);
+    if (status.kind === "available") available.push(peer);
+  }
+
+  const bandwidth = measureBandwidth(options);
+
+  const rows: BenchRow[] = [];
+  try {
+    for (const c of options.cases) {
+      const inputs = benchInputs(c);
+      for (const peer of options.peers) {
+        const status = statuses.find((entry) => entry.name === peer.name)!.status;
+        if (status.kind === "unavailable") {
+          if (c.headline) rows.push({ kind: "skipped", caseId: c.id, peer: peer.name, reason: `unavailable: ${status.reason}` });
+          continue;
+        }
+        rows.push(await measureOne(peer, c, inputs, options));
+      }
+    }
+  } finally {
+    for (const peer of options.peers) await peer.close();
+  }
+
+  const sorted = sortRows(rows, options.cases, options.peers.map((peer) => peer.name));
+  return {
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    ...(bandwidth === undefined ? {} : { bandwidthBytesPerSecond: bandwidth }),
+    peers: statuses,
+    rows: sorted,
+    figures: rowFigures(sorted, bandwidth),
+  };
+}
+
+function measureBandwidth(options: BenchOptions): number | undefined {
+  if (options.bandwidthBytes <= 0) return undefined;
+  const native = options.peers.find((peer) => peer.name === "native") as ReturnType<typeof nativePeer> | undefined;
+  const addon = native?.addon() ?? nativePeer().addon();
+  if (addon === undefined) {
+    options.log("memory bandwidth: not measured, because the native addon is unavailable");
+    return undefined;
+  }
+
+  const bytesPerSecond = addon.measureReadBandwidth(options.bandwidthBytes, 5);
+  options.log(`memory bandwidth: ${(bytesPerSecond / 1e9).toFixed(1)} GB/s (streaming read of ${Math.round(options.bandwidthBytes / 2 ** 20)} MiB, best of 5)`);
+  return bytesPerSecond;
+}
+
+async function measureOne(peer: BenchPeer, c: BenchCase, inputs: ReturnType<typeof benchInputs>, options: BenchOptions): Promise<BenchRow> {
+  let preparation;
+  try {
+    preparation = await peer.prepare(c, inputs);
+  } catch (error) {
+    return { kind: "skipped", caseId: c.id, peer: peer.name, reason: `preparation failed: ${(error as Error).message}` };
+  }
+  if (preparation.kind === "unsupported") return { kind: "skipped", caseId: c.id, peer: peer.name, reason: preparation.reason };
+
+  const { call } = preparation;
+  try {
+    const timing = await measure(() => call.run(), options.measure);
+    options.log(`${c.id} ${peer.name}: median ${(timing.median * 1e3).toFixed(3)} ms over ${timing.repeats} runs`);
+    return { kind: "measured", caseId: c.id, peer: peer.name, M: c.M, K: c.K, N: c.N, timing, weightBytes: call.weightBytes, ...(call.note === undefined ? {} : { note: call.note }) };
+  } catch (error) {
+    return { kind: "skipped", caseId: c.id, peer: peer.name, reason: `run failed: ${(error as Error).message}` };
+  } finally {
+    await call.dispose?.();
+  }
+}
