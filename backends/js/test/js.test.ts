@@ -59,6 +59,17 @@ describe("JS backend", () => {
     }
   });
 
+  it("rounds exact ties to even", async () => {
+    // The tie patterns' sums are exact in float64, so the one final rounding decides every bit.
+    for (const recipe of generatedRecipes().filter((r) => r.pattern.name === "ties")) {
+      const golden = buildRecipe(recipe);
+      const outcome = await runCase(golden);
+      expect(outcome.kind, recipe.id).toBe("ok");
+      if (outcome.kind !== "ok" || golden.expected.kind !== "value") continue;
+      expect(Array.from(outcome.y.data as ArrayLike<number>), recipe.id).toEqual(Array.from(golden.expected.y.data as ArrayLike<number>));
+    }
+  });
+
   it("stays within one ulp of the reference", async () => {
     for (const golden of sampleCases()) {
       const outcome = await runCase(golden);
