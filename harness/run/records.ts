@@ -142,6 +142,11 @@ export const summaryRowSchema = z.object({
   timeout: z.number().int(),
   /** The largest error/budget ratio over the suite's value cases (≤ 1 passes), or null if none ran. */
   worstRatio: jsonFloatSchema.nullable(),
+  /**
+   * The median over the suite's value cases of each case's worst error/budget, or null if none
+   * ran: how much of its budget a backend typically uses, to spot budgets that are far too loose.
+   */
+  medianRatio: jsonFloatSchema.nullable(),
 });
 
 /** A summary row. */
