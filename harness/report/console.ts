@@ -10,6 +10,9 @@ import { nextSteps } from "./hint.ts";
 /** Failures shown in full on the console; the rest are listed by ID. */
 const MAX_DETAILED_FAILURES = 20;
 
+/** Failures listed by ID after the detailed ones; beyond that only their count is printed. */
+const MAX_LISTED_FAILURES = 100;
+
 /** Renders the console report. */
 export function renderConsole(report: RunReport): string {
   const sections = [renderBackends(report), renderSummary(report)];
@@ -76,8 +79,10 @@ function renderFailures(failures: readonly CaseRecord[]): string {
   });
 
   if (failures.length > shown.length) {
-    const rest = failures.slice(shown.length).map((record) => `  ${record.backend} · ${record.caseId}`);
-    blocks.push([`${failures.length - shown.length} more failures (the JSON, JUnit and HTML reports list every one):`, ...rest].join("\n"));
+    const rest = failures.slice(shown.length, shown.length + MAX_LISTED_FAILURES).map((record) => `  ${record.backend} · ${record.caseId}`);
+    const unlisted = failures.length - shown.length - rest.length;
+    if (unlisted > 0) rest.push(`  and ${unlisted} more`);
+    blocks.push([`${failures.length - shown.length} more failures (the JSON, JUnit and HTML reports show every one in full):`, ...rest].join("\n"));
   }
   return blocks.join("\n\n");
 }

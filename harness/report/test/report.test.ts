@@ -43,6 +43,18 @@ describe("console report", () => {
   });
 });
 
+describe("console failure list", () => {
+  it("caps the list of further failures", () => {
+    const failure = report.records.find((record) => record.status === "failed")!;
+    const many = Array.from({ length: 150 }, (_, index) => ({ ...failure, caseId: `many/${index}` }));
+    const text = renderConsole({ ...report, records: many });
+    expect(text).toContain("130 more failures");
+    expect(text).toContain("  sloppy · many/119");
+    expect(text).not.toContain("  sloppy · many/120\n");
+    expect(text).toContain("  and 30 more");
+  });
+});
+
 describe("JSON report", () => {
   it("round-trips through the schema", () => {
     const parsed = parseJsonReport(renderJson(report));
