@@ -102,10 +102,11 @@ function transposedMatrix(layout: Layout, matrix: number, batches: readonly numb
   const codes = new Uint8Array(cols);
 
   // One output row: dequantize inside the dot, so the weight row is read once.
-  if (batches.length === 1 && M === 1 && weights.biases !== undefined) {
+  if (batches.length === 1 && M === 1) {
+    const fusedDot = weights.biases !== undefined ? affineDot : fpDot;
     for (let r = 0; r < rows; r++) {
       unpackRowInto(words, (matrix * rows + r) * wordsPerRow, bits, cols, codes, 0);
-      out[batches[0] * N + r] = affineDot(x, xSources[batches[0]] * K, codes, weights, (matrix * rows + r) * groupsPerRow, groupSize, groupsPerRow);
+      out[batches[0] * N + r] = fusedDot(x, xSources[batches[0]] * K, codes, weights, (matrix * rows + r) * groupsPerRow, groupSize, groupsPerRow);
     }
     return;
   }
@@ -179,6 +180,24 @@ function affineDot(x: Float64Array, offset: number, codes: Uint8Array, weights: 
     for (let c = start; c < start + groupSize; c += 2) {
       s0 += x[offset + c] * (scale * codes[c] + bias);
       s1 += x[offset + c + 1] * (scale * codes[c + 1] + bias);
+    }
+  }
+  return s0 + s1;
+}
+
+/** Returns Σ_k x[offset + k]·(scale·value(q_k)) for one fp-mode weight row, with the roundings of dequantizeRow then dot. */
+function fpDot(x: Float64Array, offset: number, codes: Uint8Array, weights: DecodedWeights, scaleBase: number, groupSize: number, groups: number): number {
+  const scales = weights.scales;
+  const table = weights.elementValues!;
+  let s0 = 0;
+  let s1 = 0;
+
+  for (let g = 0; g < groups; g++) {
+    const scale = scales[scaleBase + g];
+    const start = g * groupSize;
+    for (let c = start; c < start + groupSize; c += 2) {
+      s0 += x[offset + c] * (scale * table[codes[c]]);
+      s1 += x[offset + c + 1] * (scale * table[codes[c + 1]]);
     }
   }
   return s0 + s1;
