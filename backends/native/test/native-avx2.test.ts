@@ -1,0 +1,9 @@
+/**
+ * The native backend with the AVX2 kernels forced, so they are tested on AVX-512 machines too.
+ * The addon reads QMM_NATIVE_ISA at its first call, and each test file runs in its own process.
+ */
+import { describeNativeConformance } from "./conformance-suite.ts";
+
+process.env.QMM_NATIVE_ISA = "avx2";
+
+describeNativeConformance("AVX2 kernels forced");

@@ -1,0 +1,4 @@
+/** The native backend with the kernel set the CPU supports (AVX-512 on this project's CI). */
+import { describeNativeConformance } from "./conformance-suite.ts";
+
+describeNativeConformance("default kernels");
