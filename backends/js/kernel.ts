@@ -122,7 +122,11 @@ function transposedMatrix(layout: Layout, matrix: number, batches: readonly numb
 
     for (const b of batches) {
       const xBase = xSources[b] * M * K;
-      for (let m = 0; m < M; m++) {
+      let m = 0;
+      if (count === ROW_BLOCK) {
+        for (; m + 1 < M; m += 2) dot2x4(x, xBase + m * K, block, K, out, b * M * N + m * N + first, N);
+      }
+      for (; m < M; m++) {
         const target = b * M * N + m * N + first;
         if (count === ROW_BLOCK) dot4(x, xBase + m * K, block, K, out, target);
         else for (let i = 0; i < count; i++) out[target + i] = dot(x, xBase + m * K, block.subarray(i * cols, (i + 1) * cols), K);
@@ -244,6 +248,48 @@ function dot4(x: Float64Array, offset: number, block: Float64Array, length: numb
   out[target + 1] = s1;
   out[target + 2] = s2;
   out[target + 3] = s3;
+}
+
+/**
+ * Writes the dots of two consecutive x rows with the four rows of `block`: row m to
+ * out[target..target+3] and row m+1 to out[target+stride..]. Each weight value is loaded once for both.
+ */
+function dot2x4(x: Float64Array, offset: number, block: Float64Array, length: number, out: Float64Array, target: number, stride: number): void {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  let b3 = 0;
+  const next = offset + length;
+
+  for (let k = 0; k < length; k++) {
+    const u = x[offset + k];
+    const v = x[next + k];
+    const w0 = block[k];
+    const w1 = block[length + k];
+    const w2 = block[2 * length + k];
+    const w3 = block[3 * length + k];
+    a0 += u * w0;
+    a1 += u * w1;
+    a2 += u * w2;
+    a3 += u * w3;
+    b0 += v * w0;
+    b1 += v * w1;
+    b2 += v * w2;
+    b3 += v * w3;
+  }
+
+  out[target] = a0;
+  out[target + 1] = a1;
+  out[target + 2] = a2;
+  out[target + 3] = a3;
+  out[target + stride] = b0;
+  out[target + stride + 1] = b1;
+  out[target + stride + 2] = b2;
+  out[target + stride + 3] = b3;
 }
 
 /** Adds a·w[n] to out[offset + n] for n < length. */
