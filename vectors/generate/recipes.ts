@@ -186,7 +186,28 @@ export function generatedRecipes(): Recipe[] {
   ];
 }
 
-/** Lists every recipe of the `exact` suite: the full sweep with the exact-by-construction pattern. */
+/**
+ * Exact-tier cases on broadcast batches and a 1-D x, one per mode, dtype and layout: bit equality
+ * there catches batch-stride bugs that a budget could hide.
+ */
+function exactBatchCases(): Recipe[] {
+  const out: Recipe[] = [];
+  for (const mode of MODES) {
+    const rule = MODE_RULES[mode];
+    const span = 2 * rule.defaultGroupSize;
+    for (const [index, dtype] of FLOAT_DTYPES.entries()) {
+      const transpose = index % 2 === 0;
+      const broadcast = transpose ? batched([2, 1], [3], 2, span, 5) : batched([2, 1], [3], 2, 7, span);
+      const vector: ShapeSpec = { xBatch: [], wBatch: [], M: 1, K: transpose ? span : 9, N: transpose ? 6 : span, vector: true };
+      for (const shape of [broadcast, vector]) {
+        out.push(recipe("exact", config(mode, rule.defaultBits, rule.defaultGroupSize, dtype, transpose, shape), exactTier, ["exact-batch"]));
+      }
+    }
+  }
+  return out;
+}
+
+/** Lists every recipe of the `exact` suite: the full sweep with the exact-by-construction pattern, then batched shapes. */
 export function exactRecipes(): Recipe[] {
-  return sweep("exact", exactTier, plainShape(4, 256, 9), plainShape(4, 40, 256));
+  return [...sweep("exact", exactTier, plainShape(4, 256, 9), plainShape(4, 40, 256)), ...exactBatchCases()];
 }

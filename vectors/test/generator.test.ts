@@ -237,7 +237,9 @@ describe("default parameters", () => {
 describe("exact tier", () => {
   it("builds every case with y equal to the exact value", () => {
     const recipes = exactRecipes();
-    expect(recipes.length).toBe(126);
+    expect(recipes.length).toBe(126 + 24);
+    expect(recipes.some((r) => r.cfg.shape.vector)).toBe(true);
+    expect(recipes.some((r) => r.cfg.shape.wBatch.length > 0)).toBe(true);
     for (const recipe of recipes) {
       const golden = buildRecipe(recipe);
       const { y, exact } = values(golden);
