@@ -1,4 +1,8 @@
-/** Timing of one prepared call: warm-up runs, then timed repeats summarized by the median. */
+/**
+ * Timing of prepared calls. Several calls can be timed round-robin (one run of each, then the
+ * next round), so that a change in machine load affects them alike. The bench still times one
+ * peer at a time, because some peers keep threads spinning after a run.
+ */
 
 /** Timing statistics in seconds. */
 export interface Timing {
@@ -12,30 +16,43 @@ export interface MeasureOptions {
   readonly warmup: number;
   readonly repeats: number;
   /**
-   * A time budget in seconds per case and peer: warm-up stops early once one call has used half
-   * of it, and timed repeats stop once it is spent (at least one timed run always happens).
+   * A time budget in seconds per case and peer: a peer's warm-up stops early once one call has
+   * used half of it, and the peer leaves the rounds once it has spent it (after at least one
+   * timed run).
    */
   readonly maxSeconds: number;
 }
 
-/** Runs `call` up to `warmup` times untimed, then up to `repeats` times timed. */
-export async function measure(call: () => Promise<void>, options: MeasureOptions): Promise<Timing> {
-  for (let i = 0; i < options.warmup; i++) {
-    const start = performance.now();
-    await call();
-    if ((performance.now() - start) / 1000 > options.maxSeconds / 2) break;
+/**
+ * Times each call: up to `warmup` untimed runs each, then up to `repeats` rounds with one timed
+ * run of every call still in the rounds. A call that throws rejects the whole measurement.
+ */
+export async function measureRoundRobin(calls: readonly (() => Promise<void>)[], options: MeasureOptions): Promise<Timing[]> {
+  for (const call of calls) {
+    for (let i = 0; i < options.warmup; i++) {
+      const start = performance.now();
+      await call();
+      if ((performance.now() - start) / 1000 > options.maxSeconds / 2) break;
+    }
   }
 
-  const times: number[] = [];
-  const started = performance.now();
-  for (let i = 0; i < options.repeats; i++) {
-    const start = performance.now();
-    await call();
-    times.push((performance.now() - start) / 1000);
-    if ((performance.now() - started) / 1000 > options.maxSeconds) break;
+  const times: number[][] = calls.map(() => []);
+  const spent = calls.map(() => 0);
+  for (let round = 0; round < options.repeats; round++) {
+    let active = false;
+    for (const [index, call] of calls.entries()) {
+      if (times[index].length > 0 && spent[index] > options.maxSeconds) continue;
+      active = true;
+      const start = performance.now();
+      await call();
+      const seconds = (performance.now() - start) / 1000;
+      times[index].push(seconds);
+      spent[index] += seconds;
+    }
+    if (!active) break;
   }
 
-  return { median: median(times), min: Math.min(...times), repeats: times.length };
+  return times.map((list) => ({ median: median(list), min: Math.min(...list), repeats: list.length }));
 }
 
 /** Returns the median of a non-empty list (the mean of the two middle values for even lengths). */

@@ -58,6 +58,8 @@ export function ortPeer(accuracyLevel: 0 | 4): BenchPeer {
       });
 
       const threads = availableParallelism();
+      // ORT's default session options apart from the thread count. Its worker threads spin for
+      // a while after each run, so the bench times one peer at a time.
       const session = await runtime.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
       const feeds = { A: new runtime.Tensor("float32", inputs.x.data as Float32Array, [c.M, c.K]) };
 

@@ -1,16 +1,17 @@
 /**
  * Runs the benchmark: sets up every peer, measures the memory bandwidth with the native addon,
- * then times each case on each peer in one process, one peer at a time.
+ * then times each case on every peer in one process, one peer after the other.
  */
 import { cpus, totalmem } from "node:os";
 import type { BenchCase } from "./cases.ts";
 import { benchInputs } from "./inputs.ts";
-import { measure } from "./measure.ts";
+import { measureRoundRobin } from "./measure.ts";
 import type { MeasureOptions } from "./measure.ts";
 import { nativePeer } from "./native-peer.ts";
 import { ortPeer } from "./ort-peer.ts";
 import { backendPeer } from "./peers.ts";
 import type { BenchPeer, PeerStatus } from "./peers.ts";
+import type { QmmInputs } from "../../spec/types.ts";
 import { rowFigures, sortRows } from "./results.ts";
 import type { BenchRow, RowFigures } from "./results.ts";
 
@@ -89,24 +90,22 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     if (status.kind === "available") available.push(peer);
   }
 
-  const bandwidth = measureBandwidth(options);
+  const bandwidthBefore = measureBandwidth(options);
 
   const rows: BenchRow[] = [];
   try {
     for (const c of options.cases) {
       const inputs = benchInputs(c);
-      for (const peer of options.peers) {
-        const status = statuses.find((entry) => entry.name === peer.name)!.status;
-        if (status.kind === "unavailable") {
-          if (c.headline) rows.push({ kind: "skipped", caseId: c.id, peer: peer.name, reason: `unavailable: ${status.reason}` });
-          continue;
-        }
-        rows.push(await measureOne(peer, c, inputs, options));
-      }
+      rows.push(...unavailableRows(c, statuses));
+      rows.push(...(await measureCase(c, inputs, available, options)));
     }
   } finally {
     for (const peer of options.peers) await peer.close();
   }
+
+  // A second probe after the cases: the higher figure is the less disturbed one.
+  const bandwidthAfter = measureBandwidth(options);
+  const bandwidth = bandwidthBefore === undefined || bandwidthAfter === undefined ? (bandwidthBefore ?? bandwidthAfter) : Math.max(bandwidthBefore, bandwidthAfter);
 
   const sorted = sortRows(rows, options.cases, options.peers.map((peer) => peer.name));
   return {
@@ -133,7 +132,20 @@ function measureBandwidth(options: BenchOptions): number | undefined {
   return bytesPerSecond;
 }
 
-async function measureOne(peer: BenchPeer, c: BenchCase, inputs: ReturnType<typeof benchInputs>, options: BenchOptions): Promise<BenchRow> {
+/** Rows for the peers that are unavailable, shown on the headline cases only. */
+function unavailableRows(c: BenchCase, statuses: readonly { name: string; status: PeerStatus }[]): BenchRow[] {
+  if (!c.headline) return [];
+  return statuses.flatMap((entry) => (entry.status.kind === "unavailable" ? [{ kind: "skipped" as const, caseId: c.id, peer: entry.name, reason: `unavailable: ${entry.status.reason}` }] : []));
+}
+
+/** Prepares and times the case on every available peer, one peer after the other. */
+async function measureCase(c: BenchCase, inputs: QmmInputs, peers: readonly BenchPeer[], options: BenchOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const peer of peers) rows.push(await measureOne(peer, c, inputs, options));
+  return rows;
+}
+
+async function measureOne(peer: BenchPeer, c: BenchCase, inputs: QmmInputs, options: BenchOptions): Promise<BenchRow> {
   let preparation;
   try {
     preparation = await peer.prepare(c, inputs);
@@ -144,7 +156,7 @@ async function measureOne(peer: BenchPeer, c: BenchCase, inputs: ReturnType<type
 
   const { call } = preparation;
   try {
-    const timing = await measure(() => call.run(), options.measure);
+    const [timing] = await measureRoundRobin([() => call.run()], options.measure);
     options.log(`${c.id} ${peer.name}: median ${(timing.median * 1e3).toFixed(3)} ms over ${timing.repeats} runs`);
     return { kind: "measured", caseId: c.id, peer: peer.name, M: c.M, K: c.K, N: c.N, timing, weightBytes: call.weightBytes, ...(call.note === undefined ? {} : { note: call.note }) };
   } catch (error) {

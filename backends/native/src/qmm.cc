@@ -290,9 +290,9 @@ bool run_kernels(const Problem& p, Runtime& rt) {
   const bool small = work < 262144.0;
 
   if (p.transpose) {
-    // Blocks of 12 output columns (a multiple of every tile width), about 8 blocks per thread.
-    int64_t block = round_up(std::max<int64_t>(1, p.N / (threads * 8)), 12);
-    if (small) block = round_up(p.N, 12);
+    // Blocks of 24 output columns (a multiple of every tile width), about 8 blocks per thread.
+    int64_t block = round_up(std::max<int64_t>(1, p.N / (threads * 8)), 24);
+    if (small) block = round_up(p.N, 24);
     const int64_t blocks = (p.N + block - 1) / block;
     const int64_t panel = ks.panel_floats(p.K);
     for (auto& s : rt.scratch) {

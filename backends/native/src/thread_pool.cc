@@ -1,6 +1,16 @@
 #include "thread_pool.h"
 
+#include <immintrin.h>
+
 namespace qmm {
+namespace {
+
+// Workers and the caller poll for about this many pause instructions (a few hundred
+// microseconds) before they block, so back-to-back calls skip the wake-up latency of a
+// condition variable.
+constexpr int kSpinIterations = 20000;
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { work(t); });
@@ -10,6 +20,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   for (auto& worker : workers_) worker.join();
@@ -36,32 +47,34 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
     task_ = &task;
     count_ = count;
     next_.store(0);
-    active_ = static_cast<int>(workers_.size());
-    ++generation_;
+    active_.store(static_cast<int>(workers_.size()));
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
 
   drain(0);
 
+  for (int spin = 0; spin < kSpinIterations && active_.load() != 0; ++spin) _mm_pause();
   std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [this] { return active_ == 0; });
+  done_.wait(lock, [this] { return active_.load() == 0; });
   task_ = nullptr;
 }
 
 void ThreadPool::work(int thread) {
   uint64_t seen = 0;
   for (;;) {
+    for (int spin = 0; spin < kSpinIterations && generation_.load() == seen; ++spin) _mm_pause();
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      wake_.wait(lock, [&] { return stopping_ || generation_.load() != seen; });
       if (stopping_) return;
-      seen = generation_;
+      seen = generation_.load();
     }
 
     drain(thread);
 
     std::lock_guard<std::mutex> lock(mutex_);
-    if (--active_ == 0) done_.notify_one();
+    if (active_.fetch_sub(1) == 1) done_.notify_one();
   }
 }
 

@@ -41,8 +41,10 @@ class ThreadPool {
   const std::function<void(int64_t, int)>* task_ = nullptr;
   int64_t count_ = 0;
   std::atomic<int64_t> next_{0};
-  int active_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<int> active_{0};
+  // Incremented under mutex_ for every parallel_for; workers also poll it without the lock
+  // while they spin.
+  std::atomic<uint64_t> generation_{0};
   bool stopping_ = false;
 };
 
