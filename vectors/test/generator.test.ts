@@ -151,6 +151,18 @@ describe("value patterns", () => {
     }
   });
 
+  it("partial-overflow keeps y finite past max", () => {
+    for (const recipe of recipesWithPattern("partial-overflow")) {
+      const { y, absSum } = values(buildRecipe(recipe));
+      const maxFinite = FORMAT_INFO[recipe.cfg.xDType].maxFinite;
+      // The first half of each sum has one sign, so it alone reaches absSum/2.
+      for (let i = 0; i < y.length; i++) {
+        expect(Number.isFinite(y[i]), `${recipe.id}[${i}]`).toBe(true);
+        expect(absSum[i] / 2, `${recipe.id}[${i}]`).toBeGreaterThan(maxFinite);
+      }
+    }
+  });
+
   it("subnormal results stay below the smallest normal", () => {
     for (const recipe of recipesWithPattern("subnormal")) {
       const { y } = values(buildRecipe(recipe));

@@ -123,6 +123,57 @@ export const overflow: ValuePattern = {
   },
 };
 
+/**
+ * The first half of the reduction sums to about 4·max finite of the output dtype, and the second
+ * half repeats it with negated weights, so y stays finite (about max/8). A running sum kept in the
+ * output dtype overflows on the way (MLX's CPU loop accumulates in float16 for float16 inputs).
+ */
+export const partialOverflow: ValuePattern = {
+  name: "partial-overflow",
+  summary: "first half of K sums to about +4·max finite, second half cancels it: finite y, overflowing running sums",
+  unsupported(cfg) {
+    const uniform = requireUniformDType(cfg);
+    if (uniform !== undefined) return uniform;
+    if (cfg.shape.K % 2 !== 0) return "needs an even K";
+    if (cfg.transpose && (cfg.shape.K / 2) % cfg.groupSize !== 0) return "needs K/2 to be a multiple of group_size";
+    return undefined;
+  },
+  build(cfg, rng) {
+    const { K, N } = cfg.shape;
+    const half = K / 2;
+    const info = FORMAT_INFO[cfg.xDType];
+    const levels = moderateLevels(cfg);
+    const symmetric = levels.filter((v) => v > 0 && levels.includes(-v));
+    const mean = symmetric.reduce((sum, v) => sum + v, 0) / symmetric.length;
+
+    // half·1.5·2^(xe+we)·mean ≈ 4·max: the first half alone is four times past the largest finite value.
+    const weightExponent = clampScaleExponent(cfg, Math.floor(info.maxExponent / 2));
+    const xExponent = Math.min(info.maxExponent - 1, floorLog2((8 * info.maxFinite) / (1.5 * K * mean)) - weightExponent);
+
+    const matrices = weightMatrixCount(cfg.shape);
+    const firstHalf = Float64Array.from({ length: matrices * half * N }, () => rng.pick(symmetric));
+    const spec: DirectWeightSpec = {
+      scaleExponent: () => weightExponent,
+      level(b, r, c) {
+        const { k, n } = kn(cfg, r, c);
+        const level = firstHalf[(b * half + (k % half)) * N + n];
+        return k < half ? level : -level;
+      },
+    };
+
+    // The second half of x repeats the first, except every eighth value, which is 3/4 of it.
+    const x = new Float64Array(xElementCount(cfg));
+    for (let row = 0; row < x.length / K; row++) {
+      for (let k = 0; k < half; k++) {
+        const value = randomSignificand(rng, cfg.xDType, xExponent);
+        x[row * K + k] = value;
+        x[row * K + half + k] = k % 8 === 0 ? value * 0.75 : value;
+      }
+    }
+    return finish(cfg, xTensor(cfg, x), spec);
+  },
+};
+
 /** Sums in the subnormal range of the output dtype, from tiny x against small scales. */
 export const subnormal: ValuePattern = {
   name: "subnormal",

@@ -1,5 +1,5 @@
 /** The registry of value patterns, by name. */
-import { extremeE4m3, extremeE8m0, negativeScales, overflow, subnormal, ties } from "./direct.ts";
+import { extremeE4m3, extremeE8m0, negativeScales, overflow, partialOverflow, subnormal, ties } from "./direct.ts";
 import { exactTier } from "./exact.ts";
 import type { ValuePattern } from "./pattern.ts";
 import { cancellation, nonFiniteScales, nonFiniteX, outliers, randomNormal, zeroConstantGroups } from "./quantized.ts";
@@ -15,6 +15,7 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
   cancellation,
   ties,
   overflow,
+  partialOverflow,
   subnormal,
   zeroConstantGroups,
   negativeScales,
