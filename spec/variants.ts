@@ -125,9 +125,10 @@ export const VARIANTS = {
     nonFiniteClassFree: false,
   },
   /**
-   * The factored form where it applies (affine, transpose=true: s·Σ x·q + β·Σ x per group, float32
-   * sums); everywhere else ŵ rounded once to float32 (one fused s·q+β, exact in the fp modes) and
-   * Σ x·ŵ in float32. A SIMD CPU kernel that never forms ŵ for matrix-vector products.
+   * A SIMD CPU kernel (the native backend). Affine with transpose=true: s·Σ x·q + β·Σ x per group
+   * with float32 sums, or, for many rows of x, ŵ = fma(s, q, β) rounded once to float32 with every
+   * term kept within the factored form's rounding count. Everywhere else ŵ rounded once to float32
+   * (exact in the fp modes) and Σ x·ŵ in float32.
    */
   "factored/f32-w32": {
     name: "factored/f32-w32",
