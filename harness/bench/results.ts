@@ -64,13 +64,22 @@ function formatNumber(value: number, digits: number): string {
   return value.toFixed(digits);
 }
 
-/** Renders the rows as an aligned text table, cases in the given order. */
-export function formatTable(rows: readonly BenchRow[], bandwidthBytesPerSecond: number | undefined): string {
+/**
+ * Renders the rows as an aligned text table, cases in the given order. Skipped rows appear only
+ * where `showSkipped` accepts them (all by default), so that a peer without the format does not
+ * add a line to every case.
+ */
+export function formatTable(
+  rows: readonly BenchRow[],
+  bandwidthBytesPerSecond: number | undefined,
+  showSkipped: (row: BenchRow) => boolean = () => true,
+): string {
   const figures = rowFigures(rows, bandwidthBytesPerSecond);
   const lines: string[][] = [HEADER];
 
   for (const row of rows) {
     if (row.kind === "skipped") {
+      if (!showSkipped(row)) continue;
       lines.push([row.caseId, row.peer, "-", "-", "-", "-", "-", "-", row.reason]);
       continue;
     }

@@ -15,6 +15,9 @@ import type { QmmInputs } from "../../spec/types.ts";
 import { rowFigures, sortRows } from "./results.ts";
 import type { BenchRow, RowFigures } from "./results.ts";
 
+/** The pause before each peer's runs of a case. */
+const SETTLE_MILLISECONDS = 300;
+
 /** Peer names in table order. */
 export const PEER_NAMES = ["native", "ort", "ort-int8", "mlx", "js"] as const;
 
@@ -156,6 +159,9 @@ async function measureOne(peer: BenchPeer, c: BenchCase, inputs: QmmInputs, opti
 
   const { call } = preparation;
   try {
+    // Let the previous peer's background work (a JS garbage collection, a worker process or
+    // spinning threads finishing) end before this peer's warm-up.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MILLISECONDS));
     const [timing] = await measureRoundRobin([() => call.run()], options.measure);
     options.log(`${c.id} ${peer.name}: median ${(timing.median * 1e3).toFixed(3)} ms over ${timing.repeats} runs`);
     return { kind: "measured", caseId: c.id, peer: peer.name, M: c.M, K: c.K, N: c.N, timing, weightBytes: call.weightBytes, ...(call.note === undefined ? {} : { note: call.note }) };

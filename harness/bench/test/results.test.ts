@@ -86,3 +86,15 @@ describe("bench table", () => {
     expect(sorted.map((row) => row.peer)).toEqual(["native", "ort", "mlx"]);
   });
 });
+
+describe("bench table filter", () => {
+  test("hides skipped rows the filter rejects", () => {
+    const rows: BenchRow[] = [
+      measured("native", "mxfp4/b4/g32/M1_K1000_N500", 1, 0.001, 2e6),
+      { kind: "skipped", caseId: "mxfp4/b4/g32/M1_K1000_N500", peer: "ort", reason: "format not supported" },
+    ];
+    const table = formatTable(rows, undefined, () => false);
+    expect(table.split("\n")).toHaveLength(2);
+    expect(table).not.toContain("format not supported");
+  });
+});

@@ -136,7 +136,10 @@ async function runBenchCommand(argv: readonly string[]): Promise<number> {
     log: (line) => process.stderr.write(`${line}\n`),
   });
 
-  process.stdout.write(`${renderHeader(report)}\n\n${formatTable(report.rows, report.bandwidthBytesPerSecond)}\n`);
+  // Skipped rows are listed for the headline cases only; the JSON report has all of them.
+  const headlines = new Set(cases.filter((c) => c.headline).map((c) => c.id));
+  const table = formatTable(report.rows, report.bandwidthBytesPerSecond, (row) => headlines.has(row.caseId));
+  process.stdout.write(`${renderHeader(report)}\n\n${table}\n`);
 
   if (args.json !== undefined) {
     await mkdir(dirname(args.json), { recursive: true });
