@@ -89,7 +89,9 @@ function explains(input: MagnitudeInput, contribution: Float64Array): boolean {
     const error = input.got[index] - input.exact[index];
     if (!Number.isFinite(error) || !Number.isFinite(c) || c === 0) return;
 
-    const tolerance = 2 * input.bounds[n] + Math.abs(c) * 2 ** -10;
+    // The rest of the error, once the contribution is taken out, must fit the budget and be
+    // clearly smaller than the error itself; otherwise large drift matches any contribution.
+    const tolerance = Math.min(input.bounds[n], Math.abs(error) / 4) + Math.abs(c) * 2 ** -10;
     if (Math.abs(error + c) <= tolerance || Math.abs(error - c) <= tolerance) explained++;
   });
 
