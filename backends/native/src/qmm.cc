@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -339,6 +340,11 @@ bool run_kernels(const Problem& p, Runtime& rt) {
 
 std::string run(const Problem& p) {
   Runtime& rt = runtime();
+
+  // The pool and its per-thread scratch serve one call at a time; concurrent calls from
+  // several libuv worker threads queue here.
+  static std::mutex run_mutex;
+  std::lock_guard<std::mutex> lock(run_mutex);
   if (p.M <= 0 || p.K <= 0 || p.N <= 0 || p.batch_count <= 0) return "empty problem reached the native core";
   if (p.group_size % 16 != 0) return "group_size must be a multiple of 16 in the native core";
 

@@ -97,6 +97,26 @@ describe("native error codes", () => {
   });
 });
 
+describe("native concurrency", () => {
+  test("concurrent runs match sequential runs", async () => {
+    const backend = createNativeBackend();
+    const spec: CaseSpec = { ...AFFINE, M: 20, K: 512, N: 40 };
+    const calls = [1, 2, 3, 4].map((seed) => ({ caseId: `concurrent-${seed}`, ...randomCall(spec, seed) }));
+
+    const sequential = [];
+    for (const call of calls) sequential.push((await backend.run([call]))[0]);
+    const concurrent = await Promise.all(calls.map(async (call) => (await backend.run([call]))[0]));
+
+    for (let i = 0; i < calls.length; i++) {
+      const a = sequential[i];
+      const b = concurrent[i];
+      expect(a.kind).toBe("ok");
+      expect(b.kind).toBe("ok");
+      if (a.kind === "ok" && b.kind === "ok") expect(Array.from(b.y.data)).toEqual(Array.from(a.y.data));
+    }
+  });
+});
+
 describe("native availability", () => {
   test("probe reports the kernels", async () => {
     const probe = await createNativeBackend().probe();
