@@ -101,8 +101,11 @@ export function describeNativeConformance(label: string): void {
       expect(verdict.failed, verdict.worst).toBe(0);
     });
 
-    // Shapes that reach the thread pool, the panel path with several K blocks, and row tails.
+    // Shapes that reach the thread pool, the matrix-vector kernel over long rows, the panel path
+    // with several K blocks, and row tails.
     const large: CaseSpec[] = [
+      { mode: "affine", bits: 4, groupSize: 32, transpose: true, xDType: "bfloat16", scalesDType: "float32", biasesDType: "float16", M: 1, K: 1024, N: 75, xBatch: [], wBatch: [] },
+      { mode: "affine", bits: 4, groupSize: 128, transpose: true, xDType: "float32", scalesDType: "float32", biasesDType: "float32", M: 1, K: 2048, N: 30, xBatch: [2], wBatch: [] },
       { mode: "affine", bits: 4, groupSize: 64, transpose: true, xDType: "float32", scalesDType: "float32", biasesDType: "float32", M: 70, K: 2048, N: 14, xBatch: [], wBatch: [] },
       { mode: "affine", bits: 3, groupSize: 32, transpose: true, xDType: "bfloat16", scalesDType: "bfloat16", biasesDType: "bfloat16", M: 33, K: 1024, N: 7, xBatch: [], wBatch: [] },
       { mode: "mxfp4", bits: 4, groupSize: 32, transpose: true, xDType: "float16", scalesDType: "float32", biasesDType: "float32", M: 40, K: 1024, N: 9, xBatch: [], wBatch: [] },
