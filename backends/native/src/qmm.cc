@@ -321,9 +321,9 @@ bool run_kernels(const Problem& p, Runtime& rt) {
     });
   }
 
-  // A non-finite x, scale or bias makes every result it reaches NaN or ±inf in these kernels
-  // (each one meets a multiplication), but the factored form may pick the wrong one of the two,
-  // so such calls, and float32 overflows, are redone in float64.
+  // A non-finite x, scale or bias makes every result it reaches NaN or ±inf in these kernels,
+  // because each one meets a multiplication. The factored form may pick the wrong one of the
+  // two, so such calls are redone in float64, and so are float32 overflows.
   if (any_non_finite(y32, p.batch_count * padded_m * p.N)) return false;
 
   if (y32 != p.y) {

@@ -7,7 +7,7 @@ describe("bench arguments", () => {
   test("defaults", () => {
     const args = parseBenchArguments([]);
     expect(args).toMatchObject({ quick: false, repeats: 10, warmup: 2, maxSeconds: 10, bandwidthMiB: 512 });
-    expect(typeof args === "object" && "peers" in args ? args.peers : []).toEqual(["native", "ort", "ort-int8", "mlx", "js"]);
+    expect(args).toHaveProperty("peers", ["native", "ort", "ort-int8", "mlx", "js"]);
   });
 
   test("backend filter and json", () => {
@@ -22,7 +22,8 @@ describe("bench arguments", () => {
 
   test("invalid number is an error", () => {
     const args = parseBenchArguments(["--repeats", "0"]);
-    expect(typeof args === "object" && "error" in args ? args.error : "").toContain("--repeats");
+    expect(args).toHaveProperty("error");
+    expect((args as { error: string }).error).toContain("--repeats");
   });
 });
 
