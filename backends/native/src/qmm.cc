@@ -306,8 +306,11 @@ bool run_kernels(const Problem& p, Runtime& rt) {
       ks.transposed(a, n0, std::min(p.N, n0 + block), rt.scratch[static_cast<size_t>(thread)].data());
     });
   } else {
-    // Blocks of 64 columns (N is a multiple of 16) and 16 rows.
-    const int64_t n_block = small ? round_up(p.N, 16) : 64;
+    // Blocks of 16 rows and 128 columns: 128 4-bit codes are one 64-byte cache line of a packed
+    // row, so no two tasks share a line of w.
+    // NOTE: each task still reads one line per row of w, 4 KiB or more apart, so at M = 1 this
+    // path measured 2 to 4 times slower than transpose=true (docs/PERFORMANCE.md machine).
+    const int64_t n_block = small ? round_up(p.N, 16) : 128;
     const int64_t m_block = small ? p.M : 16;
     const int64_t n_blocks = (p.N + n_block - 1) / n_block;
     const int64_t m_blocks = (p.M + m_block - 1) / m_block;
