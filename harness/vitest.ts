@@ -84,7 +84,9 @@ export async function defineConformanceSuite(backend: Backend, options: Conforma
             async (context) => {
               const [record] = await runCasesOnBackend(backend, probe, [golden], runOptions);
               if (isFailingStatus(record.status)) throw new Error(failureMessage(record));
-              if (record.status === "unsupported" || record.status === "known-divergence") context.skip(`${record.status}: ${record.reason ?? ""}`);
+              if (record.status === "unsupported" || record.status === "known-divergence" || record.status === "inconclusive") {
+                context.skip(`${record.status}: ${record.reason ?? ""}`);
+              }
             },
             caseTimeout,
           );

@@ -117,6 +117,11 @@ export type TensorComparison =
       readonly mayOverflowCount: number;
       /** How many non-finite results for finite exact values were accepted as overflow. */
       readonly overflowAcceptedCount: number;
+      /**
+       * How many finite elements have a budget of at least Σ|x·ŵ|: there any output between 0 and
+       * twice the exact value passes, so passing them says nothing about the backend.
+       */
+      readonly vacuousCount: number;
       /** The backend's values as float64, kept for the located diff. */
       readonly got: Float64Array;
     }
@@ -144,6 +149,7 @@ export function compareTensor(plan: BudgetPlan, expectedY: Tensor, expected: Exp
   let worstRatio = -1;
   let mayOverflowCount = 0;
   let overflowAcceptedCount = 0;
+  let vacuousCount = 0;
   const { absSum, dequantAbsSum, xAbsSum } = expected.condition;
 
   for (let index = 0; index < values.length; index++) {
@@ -162,6 +168,7 @@ export function compareTensor(plan: BudgetPlan, expectedY: Tensor, expected: Exp
       passed = error <= budget.bound;
       ratio = budgetRatio(error, budget.bound);
       if (budget.mayOverflow) mayOverflowCount++;
+      if (absSum[index] > 0 && budget.bound >= absSum[index]) vacuousCount++;
     } else {
       const check = checkElement(plan, expected, values, index);
       passed = check.failure === null;
@@ -178,5 +185,5 @@ export function compareTensor(plan: BudgetPlan, expectedY: Tensor, expected: Exp
   }
 
   const worst = worstIndex < 0 ? null : checkElement(plan, expected, values, worstIndex);
-  return { kind: "compared", elementCount: values.length, failedIndices, worst, mayOverflowCount, overflowAcceptedCount, got: values };
+  return { kind: "compared", elementCount: values.length, failedIndices, worst, mayOverflowCount, overflowAcceptedCount, vacuousCount, got: values };
 }

@@ -24,6 +24,9 @@ export function renderConsole(report: RunReport): string {
   const failures = report.records.filter((record) => record.status === "failed" || record.status === "crashed" || record.status === "timeout");
   if (failures.length > 0) sections.push(renderFailures(failures));
 
+  const inconclusive = report.records.filter((record) => record.status === "inconclusive");
+  if (inconclusive.length > 0) sections.push(renderInconclusive(inconclusive));
+
   const unexpected = report.records.filter((record) => record.status === "unexpected-pass");
   if (unexpected.length > 0) {
     sections.push(["Unexpected passes:", ...unexpected.map((record) => `  ${record.backend} · ${record.caseId}: ${record.reason ?? ""}`)].join("\n"));
@@ -54,7 +57,7 @@ function renderBackends(report: RunReport): string {
 function renderSummary(report: RunReport): string {
   if (report.summary.length === 0) return "No case ran.";
 
-  const header = ["backend", "suite", "passed", "failed", "unsupported", "known", "worst error/budget"];
+  const header = ["backend", "suite", "passed", "failed", "unsupported", "known", "inconclusive", "worst error/budget"];
   const rows = report.summary.map((row) => {
     const failed = row.failed + row.crashed + row.timeout;
     const extra = [row.crashed > 0 ? `${row.crashed} crashed` : "", row.timeout > 0 ? `${row.timeout} timed out` : ""].filter(Boolean).join(", ");
@@ -65,10 +68,25 @@ function renderSummary(report: RunReport): string {
       extra ? `${failed} (${extra})` : String(failed),
       String(row.unsupported),
       String(row.known),
+      String(row.inconclusive),
       row.worstRatio === null ? "-" : formatBudgetRatio(row.worstRatio),
     ];
   });
   return renderTable(header, rows, "");
+}
+
+/** Lists inconclusive cases per backend and variant, a few IDs each, so that a loose variant is visible. */
+function renderInconclusive(records: readonly CaseRecord[]): string {
+  const byBackend = new Map<string, CaseRecord[]>();
+  for (const record of records) byBackend.set(record.backend, [...(byBackend.get(record.backend) ?? []), record]);
+
+  const lines = ["Inconclusive (the declared variant's budget is at least Σ|x·ŵ| for some elements, so an output of 0 would pass):"];
+  for (const [backend, list] of byBackend) {
+    const shown = list.slice(0, 5).map((record) => record.caseId);
+    const more = list.length > shown.length ? ` and ${list.length - shown.length} more` : "";
+    lines.push(`  ${backend}: ${list.length} cases, e.g. ${shown.join(", ")}${more}`);
+  }
+  return lines.join("\n");
 }
 
 function renderFailures(failures: readonly CaseRecord[]): string {

@@ -18,6 +18,12 @@ export function nextSteps(report: RunReport): string[] {
 
   if (count("crashed") + count("timeout") > 0) hints.push("Crashed or timed-out cases: read the stderr tail above, and rerun with --batch 1 to find the call that takes the backend down.");
 
+  if (count("inconclusive") > 0) {
+    hints.push(
+      "Inconclusive cases: the declared variant allows errors as large as the sum itself there (e.g. long float16 or bfloat16 accumulation), so passing proves nothing. Declare a tighter variant if the backend computes more accurately, or accept that these cases cannot be judged.",
+    );
+  }
+
   if (count("unexpected-pass") > 0) hints.push("Unexpected passes: remove those entries from the backend's knownDivergences list.");
 
   if (report.loadFailures.length > 0) {

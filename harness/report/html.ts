@@ -47,7 +47,7 @@ export function renderHtml(report: RunReport): string {
     const worst = entry.worstRatio === null ? "-" : formatBudgetRatio(entry.worstRatio);
     const median = entry.medianRatio === null ? "-" : formatBudgetRatio(entry.medianRatio);
     return row(
-      [entry.backend, entry.suite, String(entry.passed + entry.unexpectedPass), String(failed), String(entry.unsupported), String(entry.known), worst, median],
+      [entry.backend, entry.suite, String(entry.passed + entry.unexpectedPass), String(failed), String(entry.unsupported), String(entry.known), String(entry.inconclusive), worst, median],
       failed > 0 ? "bad" : "good",
     );
   });
@@ -73,7 +73,7 @@ export function renderHtml(report: RunReport): string {
 <h2>Backends</h2>
 <table><tr><th>backend</th><th>status</th><th>version or reason</th><th>variant or fix</th></tr>${backendRows.join("")}</table>
 <h2>Summary</h2>
-<table><tr><th>backend</th><th>suite</th><th>passed</th><th>failed</th><th>unsupported</th><th>known</th><th>worst error/budget</th><th>median error/budget</th></tr>${summaryRows.join("")}</table>
+<table><tr><th>backend</th><th>suite</th><th>passed</th><th>failed</th><th>unsupported</th><th>known</th><th>inconclusive</th><th>worst error/budget</th><th>median error/budget</th></tr>${summaryRows.join("")}</table>
 ${loadFailures.length > 0 ? `<h2>Load failures</h2><ul>${loadFailures.join("")}</ul>` : ""}
 <h2>Failures (${failures.length})</h2>
 ${failures.map(failureBlock).join("\n") || "<p>None.</p>"}

@@ -37,6 +37,8 @@ function testcase(record: CaseRecord, classname: string): string {
       return `${open}>\n      <system-out>${escapeXml(record.reason ?? "")}</system-out>\n    </testcase>`;
     case "unsupported":
       return `${open}>\n      <skipped${attributes({ message: `unsupported: ${record.reason ?? ""}` })}/>\n    </testcase>`;
+    case "inconclusive":
+      return `${open}>\n      <skipped${attributes({ message: `inconclusive: ${record.reason ?? ""}` })}/>\n    </testcase>`;
     case "known-divergence":
       return `${open}>\n      <skipped${attributes({ message: `known divergence: ${record.reason ?? ""}` })}>${escapeXml(body)}</skipped>\n    </testcase>`;
     case "failed": {

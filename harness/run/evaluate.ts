@@ -103,6 +103,10 @@ export function evaluateOutcome(golden: GoldenCase, outcome: CallOutcome, contex
   const worstRatio = comparison.worst?.ratio ?? 0;
   const worst = comparison.worst === null ? {} : { worst: elementRow(comparison.worst, y.shape) };
   const overflow = comparison.overflowAcceptedCount > 0 ? { mayOverflowAccepted: comparison.overflowAcceptedCount } : {};
+  if (comparison.failedIndices.length === 0 && comparison.vacuousCount > 0) {
+    const reason = `${comparison.vacuousCount} of ${comparison.elementCount} elements have a budget of variant ${variant.name} at least as large as Σ|x·ŵ|, so an output of 0 would pass there too; the variant is too loose to judge this case`;
+    return { ...base, status: "inconclusive", reason, vacuousElements: comparison.vacuousCount, worstRatio, ...worst, ...overflow, ...seconds };
+  }
   if (comparison.failedIndices.length === 0) return { ...base, status: "passed", worstRatio, ...worst, ...overflow, ...seconds };
 
   const variantName = golden.exactTier === true ? `exact (the exact tier requires bit equality; declared ${context.variant.name})` : variant.name;

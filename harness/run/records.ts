@@ -9,7 +9,7 @@ import { z } from "zod";
 export const jsonFloatSchema = z.union([z.number(), z.enum(["NaN", "Infinity", "-Infinity"]).transform(Number)]);
 
 /** The verdict on one case for one backend. */
-export const CASE_STATUSES = ["passed", "failed", "unsupported", "known-divergence", "unexpected-pass", "crashed", "timeout"] as const;
+export const CASE_STATUSES = ["passed", "failed", "unsupported", "known-divergence", "unexpected-pass", "inconclusive", "crashed", "timeout"] as const;
 
 /** A case status. */
 export type CaseStatus = (typeof CASE_STATUSES)[number];
@@ -84,6 +84,11 @@ export const caseRecordSchema = z.object({
   worst: elementRowSchema.optional(),
   /** Elements whose non-finite result was accepted because the computation may overflow (tag `may-overflow`). */
   mayOverflowAccepted: z.number().int().optional(),
+  /**
+   * Status `inconclusive`: elements within a budget of at least Σ|x·ŵ|, where an output of zero
+   * would pass too. The declared variant is too loose to judge them.
+   */
+  vacuousElements: z.number().int().optional(),
   failure: failureSchema.optional(),
   /** The located diff and hints, rendered for people. */
   text: z.string().optional(),
@@ -138,6 +143,8 @@ export const summaryRowSchema = z.object({
   unsupported: z.number().int(),
   known: z.number().int(),
   unexpectedPass: z.number().int(),
+  /** Cases that passed only within budgets too loose to judge (status `inconclusive`). */
+  inconclusive: z.number().int().default(0),
   crashed: z.number().int(),
   timeout: z.number().int(),
   /** The largest error/budget ratio over the suite's value cases (≤ 1 passes), or null if none ran. */

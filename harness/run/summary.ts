@@ -17,7 +17,7 @@ export function summarize(records: readonly CaseRecord[]): SummaryRow[] {
     const key = `${record.backend}\u0000${record.suite}`;
     let row = rows.get(key);
     if (row === undefined) {
-      row = { backend: record.backend, suite: record.suite, passed: 0, failed: 0, unsupported: 0, known: 0, unexpectedPass: 0, crashed: 0, timeout: 0, worstRatio: null, medianRatio: null };
+      row = { backend: record.backend, suite: record.suite, passed: 0, failed: 0, unsupported: 0, known: 0, unexpectedPass: 0, inconclusive: 0, crashed: 0, timeout: 0, worstRatio: null, medianRatio: null };
       rows.set(key, row);
       ratios.set(key, []);
     }
@@ -37,6 +37,9 @@ export function summarize(records: readonly CaseRecord[]): SummaryRow[] {
         break;
       case "unexpected-pass":
         row.unexpectedPass++;
+        break;
+      case "inconclusive":
+        row.inconclusive++;
         break;
       case "crashed":
         row.crashed++;
