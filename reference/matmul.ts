@@ -12,6 +12,13 @@ import { untransposedRow } from "./matmul/untransposed.ts";
 import { tensorFromNumbers } from "./tensor.ts";
 import type { ExactResult, ResolvedCall } from "./result.ts";
 import type { QmmInputs, QmmParamsInput } from "../spec/types.ts";
+import { fail } from "../spec/errors.ts";
+
+/**
+ * The most output elements one call may have. The reference keeps five float64 values per output
+ * element (y, the exact value and three condition sums), so this limit is about 2.7 GB.
+ */
+export const MAX_OUTPUT_ELEMENTS = 2 ** 26;
 
 /**
  * Computes QuantizedMatmul exactly. Validates the call first (SPEC.md §9.1) and throws a QmmError
@@ -23,9 +30,19 @@ export function quantizedMatmul(inputs: QmmInputs, params: QmmParamsInput): Exac
   const { M, K, N } = call;
 
   const batchCount = call.outBatch.reduce((product, size) => product * size, 1);
+  const outputElements = batchCount * M * N;
+  if (outputElements > MAX_OUTPUT_ELEMENTS) {
+    fail(
+      "E_TOO_LARGE",
+      `the output would have ${outputElements} elements, more than the reference's limit of ${MAX_OUTPUT_ELEMENTS}; split the call along M or the batch`,
+      { outShape: call.outShape, elements: outputElements, limit: MAX_OUTPUT_ELEMENTS },
+      ["output"],
+    );
+  }
+
   const xSources = broadcastSourceIndices(call.outBatch, call.xBatch);
   const wSources = broadcastSourceIndices(call.outBatch, call.wBatch);
-  const output = new OutputBuffers(batchCount * M * N, call.outDType);
+  const output = new OutputBuffers(outputElements, call.outDType);
   const scalesPerMatrix = operands.weightRows * (operands.weightColumns / call.params.groupSize);
   const nonFiniteWeights = new Map<number, Uint8Array>();
 

@@ -189,3 +189,17 @@ describe("quantizedMatmul shapes", () => {
     expect(values(result.y)).toEqual([160, -160]);
   });
 });
+
+describe("quantizedMatmul size limit", () => {
+  it("rejects an output beyond the limit before allocating", () => {
+    // x (65536, 32) against w (65536, 32): 2^32 output elements from inputs of a few megabytes.
+    const rows = 65536;
+    const inputs: QmmInputs = {
+      x: { dtype: "float16", shape: [rows, 32], data: new Uint16Array(rows * 32) },
+      w: { dtype: "uint32", shape: [rows, 4], data: new Uint32Array(rows * 4) },
+      scales: f16Bits([rows, 1], new Array(rows).fill(0x3c00)),
+      biases: f16Bits([rows, 1], new Array(rows).fill(0)),
+    };
+    expect(() => quantizedMatmul(inputs, { groupSize: 32 })).toThrow(/E_TOO_LARGE.*elements=4294967296/);
+  });
+});
