@@ -109,7 +109,11 @@ function readme(content: BundleContent): string {
     .join(", ");
   const againstLine =
     content.got === undefined ? "" : `\n    qmm-conformance diff input.safetensors --against got.safetensors --variant ${content.variant.name}\n`;
-  const located = content.diff === undefined ? (content.outcome ?? "no output") : renderFailure(content.diff.located);
+  const passed = content.diff !== undefined && content.diff.comparison.failedIndices.length === 0;
+  const located =
+    content.diff === undefined
+      ? (content.outcome ?? "no output")
+      : renderFailure(passed ? { ...content.diff.located, pattern: null } : content.diff.located, !passed);
 
   return `# qmm-conformance case bundle: ${content.caseId}
 

@@ -57,8 +57,11 @@ function stderrSection(tail: string): string {
   return tail ? `\nLast lines of its stderr:\n${tail}` : "";
 }
 
-/** Renders the located diff of a failure, without the case heading. */
-export function renderFailure(failure: CaseFailure): string {
+/**
+ * Renders the located diff of a failure, without the case heading. With `hints` false the closing
+ * hint lines are left out, for a diff that passed and only shows its worst element.
+ */
+export function renderFailure(failure: CaseFailure, hints = true): string {
   switch (failure.kind) {
     case "values": {
       const worst = failure.window.reduce((best, row) => (row.ratio > best.ratio ? row : best), failure.window[0]);
@@ -70,12 +73,12 @@ export function renderFailure(failure: CaseFailure): string {
       if (failure.failedCount > 1) {
         lines.push(`First failed elements:`, renderTable(HEADER, tableRows(failure.firstFailures, -1)));
       }
-      if (failure.pattern !== null) {
-        lines.push(`Pattern: ${failure.pattern.name}: ${failure.pattern.description}.`);
+      if (failure.pattern !== null) lines.push(`Pattern: ${failure.pattern.name}: ${failure.pattern.description}.`);
+      if (hints && failure.pattern !== null) {
         lines.push("Hint: the pattern names the likely bug. If the backend is right but rounds differently, declare the variant that describes it (spec/NUMERICS.md §9).");
-      } else {
+      } else if (hints) {
         lines.push(
-          `Hint: compare where the backend rounds with what ${failure.variant} declares (spec/NUMERICS.md §4): another accumulation dtype or more roundings per term need another variant.`,
+          `Hint: compare where the backend rounds with what ${failure.variant} declares (spec/NUMERICS.md §4 and §9): another accumulation dtype or more roundings per term need another variant.`,
         );
       }
       return lines.join("\n");

@@ -253,10 +253,15 @@ function renderDiff(options: DiffOptions, source: string, variant: NumericsVaria
   const { comparison } = result;
   const worst = comparison.worst;
   const worstText = worst === null ? "" : ` Worst error/budget ${formatNumber(worst.ratio)} at flat index ${worst.index} (${Number.isNaN(worst.errorUlps) ? "non-finite" : `${worst.errorUlps.toPrecision(3)} ulp`}).`;
-  if (comparison.failedIndices.length === 0) {
+  if (comparison.failedIndices.length === 0 && comparison.vacuousCount > 0) {
+    lines.push(
+      `INCONCLUSIVE: all ${comparison.elementCount} elements are within the budget, but ${comparison.vacuousCount} of them have a budget of at least Σ|x·ŵ|, where an output of 0 would pass too: the variant is too loose to judge them (spec/NUMERICS.md §2).${worstText}`,
+    );
+    lines.push(renderFailure({ ...result.located, pattern: null }, false).split("\n").slice(1).join("\n"));
+  } else if (comparison.failedIndices.length === 0) {
     lines.push(`PASS: all ${comparison.elementCount} elements are within the budget.${worstText}`);
     // Without failures there is no pattern to name; the table of the worst element still helps.
-    lines.push(renderFailure({ ...result.located, pattern: null }).split("\n").slice(1).join("\n"));
+    lines.push(renderFailure({ ...result.located, pattern: null }, false).split("\n").slice(1).join("\n"));
   } else {
     lines.push(`FAIL:${worstText}`, renderFailure(result.located));
     if (options.bundle === undefined) lines.push(`Hint: add --bundle DIR to export this case with an MLX reproduction script.`);
