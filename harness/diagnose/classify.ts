@@ -24,6 +24,8 @@ const INT16_ROWS = 2 ** 15;
 
 /** Returns the first structural pattern the failed elements match, or null. */
 export function classifyStructure(input: StructureInput): FailurePattern | null {
+  if (input.failedIndices.length === 0) return null;
+
   return (
     nanOnly(input) ??
     trailingColumns(input) ??

@@ -17,6 +17,10 @@ function range(from: number, to: number, step = 1): number[] {
 }
 
 describe("classifyStructure", () => {
+  it("no failures, no pattern", () => {
+    expect(structure([4, 16], [], (index) => (index === 3 ? NaN : 1))).toBeNull();
+  });
+
   it("all elements", () => {
     expect(structure([4, 16], range(0, 64))?.name).toBe("all-elements");
   });
