@@ -3,6 +3,7 @@
  * uint16 bit patterns, so decoding and encoding go through the codecs of ./formats/float.ts.
  */
 import { fail } from "../spec/errors.ts";
+import { TENSOR_DATA_CONSTRUCTORS } from "../spec/types.ts";
 import type { DType, Tensor, TensorData } from "../spec/types.ts";
 import {
   bfloat16BitsToNumber,
@@ -51,21 +52,7 @@ export function elementCount(shape: readonly number[]): number {
 
 /** Allocates zero-filled storage for `length` elements of `dtype`. */
 export function emptyDataFor(dtype: DType, length: number): TensorData {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(length);
-    case "float16":
-    case "bfloat16":
-      return new Uint16Array(length);
-    case "uint32":
-      return new Uint32Array(length);
-    case "uint8":
-      return new Uint8Array(length);
-    case "float64":
-      return new Float64Array(length);
-    case "int32":
-      return new Int32Array(length);
-  }
+  return new TENSOR_DATA_CONSTRUCTORS[dtype](length);
 }
 
 function checkDataLength(dtype: DType, shape: readonly number[], actual: number, unit: string): number {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { specIssue, QmmError } from "./errors.ts";
 import type { ErrorCode, ErrorValue, SpecIssue } from "./errors.ts";
-import { DTYPES } from "./types.ts";
+import { DTYPES, TENSOR_DATA_CONSTRUCTORS } from "./types.ts";
 import type { DType, QmmParamsInput, Tensor, TensorData } from "./types.ts";
 
 /** A tensor dtype name (SPEC.md §7.1 lists which ones each operand accepts). */
@@ -30,15 +30,12 @@ export const paramsInputSchema = z.strictObject({
 });
 
 /** The typed-array class that stores each dtype (SPEC.md §14.2). */
-export const TYPED_ARRAY_OF_DTYPE: Readonly<Record<DType, { readonly name: string; check(data: unknown): boolean }>> = {
-  float32: { name: "Float32Array", check: (data) => data instanceof Float32Array },
-  float16: { name: "Uint16Array", check: (data) => data instanceof Uint16Array },
-  bfloat16: { name: "Uint16Array", check: (data) => data instanceof Uint16Array },
-  uint32: { name: "Uint32Array", check: (data) => data instanceof Uint32Array },
-  uint8: { name: "Uint8Array", check: (data) => data instanceof Uint8Array },
-  float64: { name: "Float64Array", check: (data) => data instanceof Float64Array },
-  int32: { name: "Int32Array", check: (data) => data instanceof Int32Array },
-};
+export const TYPED_ARRAY_OF_DTYPE: Readonly<Record<DType, { readonly name: string; check(data: unknown): boolean }>> = Object.fromEntries(
+  DTYPES.map((dtype) => {
+    const constructor = TENSOR_DATA_CONSTRUCTORS[dtype];
+    return [dtype, { name: constructor.name, check: (data: unknown) => data instanceof constructor }];
+  }),
+) as Record<DType, { readonly name: string; check(data: unknown): boolean }>;
 
 /** Returns the number of elements of a shape (1 for a scalar shape `[]`). */
 export function elementCount(shape: readonly number[]): number {

@@ -24,6 +24,24 @@ export type DType = (typeof DTYPES)[number];
 /** Storage of a tensor's elements, bit-exact: float16 and bfloat16 are kept as their uint16 bit patterns. */
 export type TensorData = Float32Array | Float64Array | Uint16Array | Uint32Array | Uint8Array | Int32Array;
 
+/** A constructor of one of the {@link TensorData} arrays, from a length or a buffer. */
+export interface TensorDataConstructor {
+  new (length: number): TensorData;
+  new (buffer: ArrayBuffer): TensorData;
+  readonly name: string;
+}
+
+/** The typed array each dtype is stored in. */
+export const TENSOR_DATA_CONSTRUCTORS: Readonly<Record<DType, TensorDataConstructor>> = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  uint32: Uint32Array,
+  uint8: Uint8Array,
+  float64: Float64Array,
+  int32: Int32Array,
+};
+
 /** A dense, row-major tensor. `data.length` equals the product of `shape`. */
 export interface Tensor {
   readonly dtype: DType;

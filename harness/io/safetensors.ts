@@ -11,6 +11,7 @@ import { basename, dirname, join } from "node:path";
 import { fail } from "../../spec/errors.ts";
 import type { ErrorValue } from "../../spec/errors.ts";
 import { elementCount, parseTensor } from "../../spec/schema.ts";
+import { TENSOR_DATA_CONSTRUCTORS } from "../../spec/types.ts";
 import type { DType, Tensor, TensorData } from "../../spec/types.ts";
 
 /** The safetensors dtype names this project reads and writes, with the project's dtype for each. */
@@ -301,22 +302,7 @@ function copyTensorData(raw: Uint8Array, dtype: DType): TensorData {
   copy.set(raw);
   if (!HOST_IS_LITTLE_ENDIAN) swapBytes(copy, ELEMENT_BYTES[dtype]);
 
-  const buffer = copy.buffer;
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(buffer);
-    case "float16":
-    case "bfloat16":
-      return new Uint16Array(buffer);
-    case "uint32":
-      return new Uint32Array(buffer);
-    case "uint8":
-      return copy;
-    case "float64":
-      return new Float64Array(buffer);
-    case "int32":
-      return new Int32Array(buffer);
-  }
+  return new TENSOR_DATA_CONSTRUCTORS[dtype](copy.buffer);
 }
 
 function littleEndianBytes(data: TensorData): Uint8Array {

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { QmmError, specIssue } from "../../spec/errors.ts";
 import type { SpecIssue } from "../../spec/errors.ts";
-import { DTYPES, FLOAT_DTYPES, MODES } from "../../spec/types.ts";
+import { DTYPES, FLOAT_DTYPES, MODES, TENSOR_DATA_CONSTRUCTORS } from "../../spec/types.ts";
 import type { DType, QmmParamsInput, Tensor, TensorData } from "../../spec/types.ts";
 import { numericsVariantSchema, variantByName } from "../../spec/variants.ts";
 import type { NumericsVariant } from "../../spec/variants.ts";
@@ -164,21 +164,7 @@ function lengthIssue(wire: WireTensor, name: string, expectedBytes: number): Spe
 }
 
 function typedArrayOf(dtype: DType, buffer: ArrayBuffer): TensorData {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(buffer);
-    case "float16":
-    case "bfloat16":
-      return new Uint16Array(buffer);
-    case "uint32":
-      return new Uint32Array(buffer);
-    case "uint8":
-      return new Uint8Array(buffer);
-    case "float64":
-      return new Float64Array(buffer);
-    case "int32":
-      return new Int32Array(buffer);
-  }
+  return new TENSOR_DATA_CONSTRUCTORS[dtype](buffer);
 }
 
 /** The parameters as they travel in a `run` request (snake_case keys, `nil` for a default). */
