@@ -4,6 +4,7 @@
  * subnormals kept). Every rounding here goes from the float64 value straight to the target format,
  * so no value is rounded twice.
  */
+import { pow2 } from "../exact/pow2.ts";
 import type { FloatDType } from "../../spec/types.ts";
 
 /** Constants of one binary floating-point format. */
@@ -29,22 +30,9 @@ export interface FloatFormatInfo {
   readonly overflowThreshold: number;
 }
 
-/** Powers of two 2^k for k in [-1074, 1023], built by exact doubling from the smallest float64 subnormal. */
-const POWERS_OF_TWO = (() => {
-  const table = new Float64Array(1074 + 1024);
-  let value = Number.MIN_VALUE;
-
-  for (let index = 0; index < table.length; index++) {
-    table[index] = value;
-    value *= 2;
-  }
-
-  return table;
-})();
-
-/** Returns 2^exponent exactly; exponent must be an integer in [-1074, 1023]. */
+/** Returns 2^exponent exactly for an integer exponent in [-1074, 1023]; 0 below and Infinity above. */
 export function powerOfTwo(exponent: number): number {
-  return POWERS_OF_TWO[exponent + 1074];
+  return pow2(exponent);
 }
 
 function makeInfo(precision: number, minNormalExponent: number, maxExponent: number): FloatFormatInfo {
