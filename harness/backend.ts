@@ -61,6 +61,15 @@ export interface Backend {
   probe(): Promise<BackendProbe>;
   /** Runs a batch of calls; the outcomes are in the same order. A failure of one call never rejects the batch. */
   run(calls: readonly BackendCall[]): Promise<CallOutcome[]>;
-  /** Releases processes or memory the backend holds. */
+  /**
+   * The longest one call can take, in seconds, when the backend enforces timeouts of its own (a
+   * worker's reply and restart timeouts). The runner's batch deadline leaves this much per call.
+   */
+  readonly maxCallSeconds?: number;
+  /**
+   * Releases processes or memory the backend holds. The runner also calls it when a batch misses
+   * its deadline, then waits for the abandoned run and may call run() again, so a backend should
+   * stop a run in progress and start afresh on the next one.
+   */
   close?(): Promise<void>;
 }

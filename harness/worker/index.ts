@@ -5,7 +5,7 @@
  * with the worker's stderr tail, and a new process is started for the next case.
  */
 import { endianness } from "node:os";
-import { formatIssue, QmmError } from "../../spec/errors.ts";
+import { ERROR_CODES, formatIssue, QmmError } from "../../spec/errors.ts";
 import { FLOAT_DTYPES } from "../../spec/types.ts";
 import type { Tensor } from "../../spec/types.ts";
 import type { Backend, BackendCall, BackendProbe, CallOutcome } from "../backend.ts";
@@ -19,6 +19,9 @@ export { PROTOCOL_VERSION } from "./messages.ts";
 
 /** Seconds a new worker may take to send its handshake, unless the per-request timeout is longer. */
 const DEFAULT_START_TIMEOUT_SECONDS = 60;
+
+/** Seconds allowed per call on top of the worker's own timeouts, for killing and restarting it. */
+const RESTART_MARGIN_SECONDS = 10;
 
 /** The parameter keys a `run` request can carry (as QmmParamsInput names them). */
 const WIRE_PARAM_KEYS: ReadonlySet<string> = new Set(["mode", "transpose", "groupSize", "bits"]);
@@ -79,14 +82,25 @@ export function createWorkerBackend(command: string, args: readonly string[], op
   const timeoutSeconds = options.timeoutSeconds;
   const startTimeoutSeconds = options.startTimeoutSeconds ?? Math.max(DEFAULT_START_TIMEOUT_SECONDS, timeoutSeconds);
   let current: { process: WorkerProcess; hello: HelloReply } | undefined;
+  /** A process still in its handshake, so that close() can kill it too. */
+  let starting: WorkerProcess | undefined;
+  /** Incremented by close(); a run that began before it stops at its next call. */
+  let generation = 0;
   let nextId = 0;
 
   async function startWorker(): Promise<{ process: WorkerProcess; hello: HelloReply } | WorkerFailure> {
+    const startedIn = generation;
     const process = WorkerProcess.start({ command, args, env: options.env, cwd: options.cwd, maxFrameBytes: options.maxFrameBytes });
+    starting = process;
     const outcome = await process.request({ type: "hello", protocol: PROTOCOL_VERSION }, startTimeoutSeconds);
+    if (starting === process) starting = undefined;
 
     const hello = await handshakeResult(process, outcome, startTimeoutSeconds);
     if ("kind" in hello) return hello;
+    if (generation !== startedIn) {
+      await process.kill();
+      return { kind: "crashed", message: "the backend was closed while the worker was starting", stderrTail: "" };
+    }
     return { process, hello };
   }
 
@@ -111,7 +125,7 @@ export function createWorkerBackend(command: string, args: readonly string[], op
 
     const failure = await failureOf(worker.process, outcome);
     if (failure !== undefined) {
-      current = undefined;
+      if (current === worker) current = undefined;
       return failure;
     }
 
@@ -128,10 +142,19 @@ export function createWorkerBackend(command: string, args: readonly string[], op
           values: { frame, requestId: Number(message.id), replyId: reply.id ?? "nil" },
         });
       }
+      if (reply.type === "error" && !Object.hasOwn(ERROR_CODES, reply.code)) {
+        throw new QmmError({
+          code: "E_FRAME",
+          section: "§13.4",
+          path: ["frame", frame, "code"],
+          message: `the error reply's code '${reply.code}' is not an error code of the spec`,
+          values: { frame, code: reply.code },
+        });
+      }
       return { reply, seconds };
     } catch (error) {
       if (!(error instanceof QmmError)) throw error;
-      current = undefined;
+      if (current === worker) current = undefined;
       const tail = worker.process.stderrTail();
       await worker.process.kill();
       return { kind: "crashed", message: error.message, stderrTail: tail };
@@ -192,6 +215,7 @@ export function createWorkerBackend(command: string, args: readonly string[], op
 
   return {
     name,
+    maxCallSeconds: timeoutSeconds + startTimeoutSeconds + RESTART_MARGIN_SECONDS,
 
     get pid() {
       return current?.process.pid;
@@ -216,8 +240,13 @@ export function createWorkerBackend(command: string, args: readonly string[], op
     },
 
     async run(calls) {
+      const startedIn = generation;
       const outcomes: CallOutcome[] = [];
       for (const call of calls) {
+        if (generation !== startedIn) {
+          outcomes.push({ kind: "crashed", message: "the backend was closed before this case ran", stderrTail: "" });
+          continue;
+        }
         const { outcome, startFailure } = await runOne(call);
         outcomes.push(outcome);
 
@@ -256,9 +285,12 @@ export function createWorkerBackend(command: string, args: readonly string[], op
     },
 
     async close() {
+      generation++;
       const worker = current;
+      const pending = starting;
       current = undefined;
-      if (worker !== undefined) await worker.process.shutdown();
+      starting = undefined;
+      await Promise.all([worker?.process.shutdown(), pending?.kill()]);
     },
   };
 }

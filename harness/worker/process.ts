@@ -12,6 +12,53 @@ const STDERR_KEEP_BYTES = 64 * 1024;
 /** Lines of stderr a report shows. */
 const STDERR_TAIL_LINES = 20;
 
+/** The longest delay setTimeout accepts, in milliseconds; longer delays fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Milliseconds to wait for stdout and stderr to close after the worker exited. A process that the
+ * worker started and left running can hold them open forever, so after this the harness stops
+ * reading them.
+ */
+const STDIO_DRAIN_MS = 500;
+
+/** Milliseconds `kill()` waits for the killed process to be reaped. */
+const KILL_WAIT_MS = 5_000;
+
+/** Process group ids of running workers, killed when the harness exits. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+/** Kills the worker's whole process group, so that processes it started die with it. */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/**
+ * Registers a worker's process group to be killed when the harness exits.
+ * NOTE: a harness killed by a signal it does not handle (SIGKILL, or SIGINT without a handler)
+ * runs no exit hook; its workers then see end-of-file on stdin and are expected to exit.
+ */
+function trackGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  liveGroups.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const group of liveGroups) killGroup(group);
+  });
+}
+
+/** Delays longer than setTimeout's maximum are clamped to it (about 24.8 days). */
+function timerDelay(seconds: number): number {
+  return Math.min(Math.max(0, seconds * 1000), MAX_TIMER_MS);
+}
+
 /** The command line and settings of a worker process. */
 export interface WorkerCommand {
   readonly command: string;
@@ -39,7 +86,9 @@ function spawnWorker(command: WorkerCommand) {
     env: command.env,
     cwd: command.cwd,
     extendEnv: true,
-    cleanup: true,
+    // Its own process group, so that kill() also reaches processes the worker started. execa's
+    // cleanup does not cover detached processes, so trackGroup() kills them on exit instead.
+    detached: true,
   });
 }
 
@@ -61,6 +110,9 @@ export class WorkerProcess {
   #exitMessage: string | undefined;
   #streamError: QmmError | undefined;
   #queued: { value: unknown; frame: number }[] = [];
+  /** Resolves when the process has exited and its output was read or abandoned. */
+  readonly #finished: Promise<void>;
+  #exited = false;
 
   private constructor(command: WorkerCommand) {
     this.#maxFrameBytes = command.maxFrameBytes;
@@ -72,10 +124,31 @@ export class WorkerProcess {
     this.#subprocess.stderr.on("data", (chunk: Uint8Array) => this.#onStderr(chunk));
     // A worker that exits while a request is being written causes EPIPE here; the exit handler reports it.
     this.#subprocess.stdin.on("error", () => undefined);
-    void this.#subprocess.then((result) => {
-      const how = result.signal !== undefined ? `was killed by ${result.signal}` : `exited with status ${String(result.exitCode)}`;
-      const spawnError = result.failed && result.exitCode === undefined && result.signal === undefined ? `: ${result.originalMessage}` : "";
-      this.#onExit(`the worker process ${how}${spawnError}`);
+    trackGroup(this.#subprocess.pid);
+    let reported = false;
+    const report = (message: string) => {
+      if (reported) return;
+      reported = true;
+      if (this.#subprocess.pid !== undefined) liveGroups.delete(this.#subprocess.pid);
+      this.#onExit(message);
+    };
+    this.#finished = this.#subprocess.then(
+      (result) => report(exitDescription(result, command.command)),
+      (error: unknown) => report(`the worker process failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
+
+    // execa settles only when stdout and stderr close. If they stay open after the exit, the
+    // streams are destroyed after a short drain so that the exit is still reported.
+    this.#subprocess.on("exit", (code, signal) => {
+      this.#exited = true;
+      const drain = setTimeout(() => {
+        this.#subprocess.stdout.destroy();
+        this.#subprocess.stderr.destroy();
+        const how = signal !== null ? `was killed by ${signal}` : `exited with status ${String(code)}`;
+        report(`the worker process ${how}, and a process it started kept its output open`);
+      }, STDIO_DRAIN_MS);
+      drain.unref();
+      void this.#finished.then(() => clearTimeout(drain));
     });
   }
 
@@ -116,7 +189,7 @@ export class WorkerProcess {
     const outcome = new Promise<RequestOutcome>((resolve) => {
       const timer = setTimeout(() => {
         this.#settle({ kind: "timeout", seconds: timeoutSeconds });
-      }, timeoutSeconds * 1000);
+      }, timerDelay(timeoutSeconds));
       this.#pending = { resolve, timer };
     });
 
@@ -136,20 +209,35 @@ export class WorkerProcess {
     this.#subprocess.stdin.write(encodeFrame(message, this.#maxFrameBytes));
   }
 
-  /** Kills the process at once (SIGKILL) and waits for it to exit. */
+  /**
+   * Kills the process and every process in its group at once (SIGKILL) and waits, for at most a
+   * few seconds, until the exit is reported.
+   */
   async kill(): Promise<void> {
+    killGroup(this.#subprocess.pid);
     this.#subprocess.kill("SIGKILL");
-    await this.#subprocess;
+    await this.#waitFinished(KILL_WAIT_MS);
   }
 
-  /** Asks the process to shut down and kills it after `graceSeconds`. */
+  /** Asks the process to shut down and kills its group after `graceSeconds`. */
   async shutdown(graceSeconds = 2): Promise<void> {
     this.send({ type: "shutdown" });
     this.#subprocess.stdin.end();
 
-    const timer = setTimeout(() => this.#subprocess.kill("SIGKILL"), graceSeconds * 1000);
-    await this.#subprocess;
+    const finished = await this.#waitFinished(graceSeconds * 1000);
+    // A worker that exited on its own may still have left processes in its group.
+    if (!finished || this.#exited) await this.kill();
+  }
+
+  /** Waits until the process has exited and its output is read or abandoned; false after `ms`. */
+  async #waitFinished(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const result = await Promise.race([this.#finished.then(() => true as const), expired]);
     clearTimeout(timer);
+    return result;
   }
 
   #earlyOutcome(): RequestOutcome | undefined {
@@ -210,4 +298,15 @@ export class WorkerProcess {
     this.#exitMessage = this.#streamError !== undefined ? `${message}; ${this.#streamError.message}` : message;
     this.#settle({ kind: "exited", message: this.#exitMessage });
   }
+}
+
+/** Describes how the worker process ended, naming a program that could not be started. */
+function exitDescription(result: { signal?: string; exitCode?: number; failed: boolean; code?: string; originalMessage?: string }, program: string): string {
+  if (result.exitCode === undefined && result.signal === undefined && result.failed) {
+    if (result.code === "ENOENT") return `worker program not found: ${program} (spawn ENOENT)`;
+    if (result.code === "EACCES") return `worker program is not executable: ${program} (spawn EACCES)`;
+    return `the worker process could not be started: ${result.originalMessage ?? "unknown error"}`;
+  }
+  const how = result.signal !== undefined ? `was killed by ${result.signal}` : `exited with status ${String(result.exitCode)}`;
+  return `the worker process ${how}`;
 }

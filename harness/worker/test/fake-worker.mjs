@@ -1,12 +1,22 @@
 // A scripted fake worker for the harness's protocol error-path tests. The case ID picks the
 // misbehaviour, so one process can reply well, then hang, crash or send a bad frame.
 //   node fake-worker.mjs [--protocol N] [--silent-hello] [--exit-on-start] [--variant NAME|object]
+//                        [--hang-once FILE] [--spawn-holder]
 // Case IDs: ok/..., error/..., hang/..., noisy-hang/..., exit-mid-reply/..., oversized/..., garbage/..., bad-schema/...,
-// wrong-id/..., truncated-then-exit/..., noisy/...
+// wrong-id/..., truncated-then-exit/..., noisy/..., slow/..., bad-code/..., holder-pid/...
+// --hang-once FILE: the first run request of all processes that share FILE hangs, every later one
+// gets E_UNSUPPORTED, whatever its case ID (for runner tests on real cases).
+// --spawn-holder: starts a child that shares stdout and stderr and outlives this process.
+import { spawn } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import { decode, encode } from "@msgpack/msgpack";
 
 const args = process.argv.slice(2);
 const protocol = args.includes("--protocol") ? Number(args[args.indexOf("--protocol") + 1]) : 1;
+
+const holder = args.includes("--spawn-holder")
+  ? spawn(process.execPath, ["-e", "setTimeout(() => {}, 600000)"], { stdio: ["ignore", "inherit", "inherit"] })
+  : undefined;
 
 if (args.includes("--exit-on-start")) {
   process.stderr.write("fake worker: failing on start as asked\n");
@@ -25,6 +35,12 @@ function send(message) {
 }
 
 function reply(request) {
+  if (args.includes("--hang-once")) {
+    const marker = args[args.indexOf("--hang-once") + 1];
+    if (!existsSync(marker)) return writeFileSync(marker, "hung\n");
+    return send({ type: "error", id: request.id, code: "E_UNSUPPORTED", message: "fake: after the hang" });
+  }
+
   const kind = String(request.caseId).split("/")[0];
   const y = { dtype: "float32", shape: [1], data: new Uint8Array(new Float32Array([42]).buffer) };
   process.stderr.write(`fake worker: case ${request.caseId}\n`);
@@ -41,6 +57,12 @@ function reply(request) {
       return send({ type: "error", id: request.id, code: "E_K_MISMATCH", message: "fake: K differs" });
     case "hang":
       return;
+    case "slow":
+      return setTimeout(() => send({ type: "result", id: request.id, y }), 100);
+    case "bad-code":
+      return send({ type: "error", id: request.id, code: "E_NOT_A_CODE", message: "fake: invented code" });
+    case "holder-pid":
+      return send({ type: "error", id: request.id, code: "E_UNSUPPORTED", message: String(holder?.pid) });
     case "noisy-hang":
       for (let line = 0; line < 100; line++) process.stderr.write(`noise line ${line}\n`);
       return;

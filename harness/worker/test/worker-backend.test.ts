@@ -2,6 +2,7 @@
  * Error paths of the worker backend, driven by a scripted fake worker: each misbehaviour is
  * reported with its code or outcome, and the next case still runs.
  */
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BackendCall, CallOutcome } from "../../backend.ts";
@@ -25,6 +26,16 @@ function call(caseId: string): BackendCall {
 function expectOk(outcome: CallOutcome): void {
   expect(outcome.kind).toBe("ok");
   if (outcome.kind === "ok") expect(Array.from(outcome.y.data)).toEqual([42]);
+}
+
+/** Whether a process is running; a zombie that no one reaped counts as ended. Reads Linux's /proc. */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
 }
 
 afterEach(async () => {
@@ -95,7 +106,7 @@ describe("worker backend handshake", () => {
     const probe = await backend.probe();
 
     expect(probe.kind).toBe("unavailable");
-    if (probe.kind === "unavailable") expect(probe.reason).toContain("ENOENT");
+    if (probe.kind === "unavailable") expect(probe.reason).toContain("worker program not found: /nonexistent/worker-binary (spawn ENOENT)");
   });
 });
 
@@ -248,4 +259,53 @@ describe("worker backend start failures", () => {
       expect(outcomes[2].stderrTail).toContain("failing on start");
     }
   });
+});
+
+describe("worker backend process control", () => {
+  it("rejects an error code outside the spec", async () => {
+    const [outcome] = await fake().run([call("bad-code/1")]);
+
+    expect(outcome.kind).toBe("crashed");
+    if (outcome.kind === "crashed") {
+      expect(outcome.message).toContain("E_FRAME");
+      expect(outcome.message).toContain("E_NOT_A_CODE");
+    }
+  });
+
+  it("keeps a timeout beyond the timer maximum", async () => {
+    const [outcome] = await fake([], 86_400 * 30).run([call("slow/1")]);
+
+    expectOk(outcome);
+  });
+
+  it("close stops a run in progress", async () => {
+    const backend = fake([], 30);
+    const running = backend.run([call("hang/1"), call("ok/2")]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await backend.close?.();
+    const outcomes = await running;
+
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(["crashed", "crashed"]);
+    expectOk((await backend.run([call("ok/3")]))[0]);
+  });
+
+  it("close kills processes the worker started", async () => {
+    const backend = fake(["--spawn-holder"]);
+    const [reply] = await backend.run([call("holder-pid/1")]);
+    expect(reply.kind).toBe("error");
+    const holderPid = Number(reply.kind === "error" ? reply.message : NaN);
+    expect(Number.isInteger(holderPid)).toBe(true);
+
+    await backend.close?.();
+
+    expect(isRunning(holderPid)).toBe(false);
+  }, 10_000);
+
+  it("times out a worker whose child holds stdout", async () => {
+    const backend = fake(["--spawn-holder"], 0.5);
+    const [hung] = await backend.run([call("hang/1")]);
+    expect(hung.kind).toBe("timeout");
+
+    expectOk((await backend.run([call("ok/2")]))[0]);
+  }, 10_000);
 });
