@@ -168,6 +168,8 @@ export const runReportSchema = z.object({
     filter: z.string().nullable(),
     shard: z.string().nullable(),
     suites: z.array(z.string()),
+    /** Cases the selection matched; a run that matched none is not ok. Absent in older reports. */
+    cases: z.int().nonnegative().optional(),
   }),
   backends: z.array(backendRecordSchema),
   loadFailures: z.array(loadFailureRecordSchema),

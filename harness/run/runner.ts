@@ -34,7 +34,10 @@ export interface RunOptions {
   readonly suites?: readonly string[];
   /** Cases sent to a backend in one `run` call. Default 32. */
   readonly batchSize?: number;
-  /** The maximum time one call may take, in seconds; a batch gets this times its size. Default 120. */
+  /**
+   * The maximum time one call may take, in seconds. A batch gets this (or the backend's larger
+   * `maxCallSeconds`) times its size, plus a margin. Default 120.
+   */
   readonly timeoutSeconds?: number;
   /** Known divergences per backend name. */
   readonly knownDivergences?: Readonly<Record<string, readonly KnownDivergence[]>>;
@@ -83,7 +86,10 @@ export async function probeBackend(backend: Backend): Promise<BackendProbe> {
   return { ...probe, variant: variant.data };
 }
 
-/** Runs the cases of `source` on `backends` and returns the full report. */
+/**
+ * Runs the cases of `source` on `backends` and returns the full report. The report is not ok when
+ * a case failed, a file failed to load, a required backend is unavailable or no case was selected.
+ */
 export async function runConformance(
   backends: readonly Backend[],
   source: AsyncIterable<GoldenCase | LoadFailure>,
@@ -99,6 +105,7 @@ export async function runConformance(
 
   const records: CaseRecord[] = [];
   const loadFailures: LoadFailureRecord[] = [];
+  let selected = 0;
   let done = 0;
   let failed = 0;
   const record = (entry: CaseRecord) => {
@@ -112,7 +119,9 @@ export async function runConformance(
     // backend does; records are still added in backend order.
     const results = await Promise.all(active.map((entry) => runBatch(entry, batch, options)));
     for (const batchRecords of results) batchRecords.forEach(record);
-    done += batch.length;
+    selected += batch.length;
+    // Progress counts cases that ran, so a run without an available backend does not claim any.
+    if (active.length > 0) done += batch.length;
     progress.update({ done, failed, ...(options.expectedCases === undefined ? {} : { total: options.expectedCases }) });
   };
 
@@ -148,13 +157,13 @@ export async function runConformance(
 
   const summary: SummaryRow[] = summarize(records);
   const missingRequired = backendRecords.some((entry) => entry.status === "unavailable" && entry.required);
-  const ok = failed === 0 && loadFailures.length === 0 && !missingRequired;
+  const ok = failed === 0 && loadFailures.length === 0 && !missingRequired && selected > 0;
 
   return {
     format: "qmm-conformance-report/1",
     startedAt: startedAt.toISOString(),
     seconds,
-    selection: { filter: options.filter ?? null, shard: options.shard ? `${options.shard.index}/${options.shard.count}` : null, suites: [...suites] },
+    selection: { filter: options.filter ?? null, shard: options.shard ? `${options.shard.index}/${options.shard.count}` : null, suites: [...suites], cases: selected },
     backends: backendRecords,
     loadFailures,
     summary,
@@ -246,33 +255,73 @@ async function runBatch(entry: ActiveBackend, batch: readonly GoldenCase[], opti
   return results;
 }
 
+/** Seconds the batch deadline adds to the per-call allowance, for the backend's own bookkeeping. */
+const DEADLINE_MARGIN_SECONDS = 1;
+
+/** Seconds the runner waits for an abandoned run to stop after it closed the backend. */
+const ABANDON_WAIT_SECONDS = 10;
+
+/** The longest delay setTimeout accepts, in milliseconds; longer delays would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
- * Calls `backend.run` with a deadline. A rejection, a wrong number of outcomes or a missed
- * deadline turns every call of the batch into a crashed or timed-out outcome.
+ * Calls `backend.run` with a deadline: per call the larger of the case timeout and the backend's
+ * own `maxCallSeconds`, so that a worker's reply and restart timeouts fire first and report the
+ * case with its stderr. A rejection, a wrong number of outcomes or a missed deadline turns every
+ * call of the batch into a crashed or timed-out outcome. After a missed deadline the backend is
+ * closed and the abandoned run awaited, so the next batch never meets a busy backend.
  * NOTE: the deadline only fires while the event loop runs, so it cannot stop an in-process
  * backend that loops synchronously, and a native crash takes the harness down with it. Worker
  * backends (`cmd:`, mlx) run in their own process and are isolated from both.
  */
 async function callBackend(backend: Backend, calls: readonly BackendCall[], timeoutSeconds: number): Promise<CallOutcome[]> {
-  const deadline = timeoutSeconds * calls.length;
+  const perCall = Math.max(timeoutSeconds, backend.maxCallSeconds ?? 0);
+  const deadline = perCall * calls.length + DEADLINE_MARGIN_SECONDS;
+
+  let running: Promise<CallOutcome[]>;
+  try {
+    running = backend.run(calls);
+  } catch (error) {
+    return calls.map(() => ({ kind: "crashed", message: `run() threw: ${errorText(error)}`, stderrTail: "" }));
+  }
+  running.catch(() => undefined);
+
+  let outcomes: CallOutcome[] | "timeout";
+  try {
+    outcomes = await withDeadline(running, deadline);
+  } catch (error) {
+    return calls.map(() => ({ kind: "crashed", message: `run() rejected: ${errorText(error)}`, stderrTail: "" }));
+  }
+
+  if (outcomes === "timeout") {
+    await resetBackend(backend, running);
+    return calls.map(() => ({ kind: "timeout", seconds: deadline, stderrTail: "" }));
+  }
+  if (!Array.isArray(outcomes) || outcomes.length !== calls.length) {
+    const count = Array.isArray(outcomes) ? outcomes.length : typeof outcomes;
+    return calls.map(() => ({ kind: "crashed", message: `run() returned ${count} outcomes for ${calls.length} calls`, stderrTail: "" }));
+  }
+  return outcomes;
+}
+
+/** Closes a backend whose batch missed its deadline and waits, within a bound, for the abandoned run. */
+async function resetBackend(backend: Backend, running: Promise<unknown>): Promise<void> {
+  const closing = Promise.resolve()
+    .then(() => backend.close?.())
+    .catch(() => undefined);
+  await withDeadline(Promise.allSettled([closing, running]), ABANDON_WAIT_SECONDS);
+}
+
+/** Settles with `promise`, or with "timeout" after `seconds` (clamped to setTimeout's maximum). */
+async function withDeadline<T>(promise: Promise<T>, seconds: number): Promise<T | "timeout"> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), deadline * 1000);
+    timer = setTimeout(() => resolve("timeout"), Math.min(seconds * 1000, MAX_TIMER_MS));
     timer.unref();
   });
 
   try {
-    const outcomes = await Promise.race([backend.run(calls), timeout]);
-    if (outcomes === "timeout") {
-      return calls.map(() => ({ kind: "timeout", seconds: deadline, stderrTail: "" }));
-    }
-    if (!Array.isArray(outcomes) || outcomes.length !== calls.length) {
-      const count = Array.isArray(outcomes) ? outcomes.length : typeof outcomes;
-      return calls.map(() => ({ kind: "crashed", message: `run() returned ${count} outcomes for ${calls.length} calls`, stderrTail: "" }));
-    }
-    return outcomes;
-  } catch (error) {
-    return calls.map(() => ({ kind: "crashed", message: `run() rejected: ${errorText(error)}`, stderrTail: "" }));
+    return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
   }

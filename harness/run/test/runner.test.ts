@@ -1,11 +1,16 @@
 // Runner behaviour on real reference cases, with mock backends only for the harness's own error
 // paths (crashes, hangs, broken probes, wrong outcome counts).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { specIssue } from "../../../spec/errors.ts";
 import { VARIANTS } from "../../../spec/variants.ts";
 import type { GoldenCase, LoadFailure } from "../../../vectors/case.ts";
 import type { Backend, BackendCall, CallOutcome, Capabilities } from "../../backend.ts";
 import { referenceBackend } from "../../reference-backend.ts";
+import { createWorkerBackend } from "../../worker/index.ts";
 import { affineCase, errorCase, simulatedBackend } from "../../test/fixtures.ts";
 import { runConformance } from "../runner.ts";
 import type { CaseRecord } from "../records.ts";
@@ -210,5 +215,74 @@ describe("runConformance", () => {
     );
     const ids = shards.flatMap((shard) => shard.records.map((record) => record.caseId)).sort();
     expect(ids).toEqual(CASES.map((golden) => golden.id).sort());
+  });
+});
+
+describe("runner deadlines and resets", () => {
+  const FAKE_WORKER = fileURLToPath(new URL("../../worker/test/fake-worker.mjs", import.meta.url));
+
+  it("worker timeout wins and the next case runs", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "qmm-hang-"));
+    const worker = createWorkerBackend(process.execPath, [FAKE_WORKER, "--hang-once", join(folder, "hung")], { timeoutSeconds: 1, name: "hang-once" });
+    try {
+      const report = await runConformance([worker], from([valueCase, f16Case]), { batchSize: 1, timeoutSeconds: 1 });
+
+      expect(report.records.map((record) => record.status)).toEqual(["timeout", "unsupported"]);
+      expect(report.records[0].text).toContain("after 1 s");
+    } finally {
+      await worker.close?.();
+      await rm(folder, { recursive: true, force: true });
+    }
+  }, 10_000);
+
+  it("missed deadline closes the backend first", async () => {
+    let release: (() => void) | undefined;
+    const events: string[] = [];
+    const backend: Backend = {
+      ...mockBackend("stuck-once", async (calls) => {
+        events.push("run");
+        if (events.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        events.push("returned");
+        return calls.map(() => ({ kind: "error", code: "E_UNSUPPORTED", message: "mock" }));
+      }),
+      async close() {
+        events.push("close");
+        release?.();
+      },
+    };
+
+    const report = await runConformance([backend], from([valueCase, f16Case]), { batchSize: 1, timeoutSeconds: 0.2 });
+
+    expect(report.records.map((record) => record.status)).toEqual(["timeout", "unsupported"]);
+    expect(events).toEqual(["run", "close", "returned", "run", "returned"]);
+  });
+
+  it("timeout beyond the timer maximum", async () => {
+    const slow = mockBackend("slow", async (calls) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return calls.map(() => ({ kind: "error", code: "E_UNSUPPORTED", message: "mock" }));
+    });
+
+    const report = await runConformance([slow], from([valueCase]), { timeoutSeconds: 86_400 * 30 });
+
+    expect(report.records.map((record) => record.status)).toEqual(["unsupported"]);
+  });
+
+  it("empty selection is not ok", async () => {
+    const report = await runConformance([referenceBackend], from(CASES), { filter: "does/not/exist" });
+
+    expect(report.selection.cases).toBe(0);
+    expect(report.ok).toBe(false);
+  });
+
+  it("progress counts no cases without a backend", async () => {
+    const finished: number[] = [];
+    const progress = { update() {}, finish: (counts: { done: number }) => void finished.push(counts.done) };
+    const absent = { ...mockBackend("absent", async () => []), probe: async () => ({ kind: "unavailable" as const, reason: "not built" }) };
+
+    const report = await runConformance([absent], from(CASES), { progress });
+
+    expect(finished).toEqual([0]);
+    expect(report.selection.cases).toBe(CASES.length);
   });
 });
