@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Backend } from "../../backend.ts";
-import { DEFAULT_BACKENDS, resolveBackend } from "../../registry.ts";
+import { BUILTIN_BACKEND_NAMES, DEFAULT_BACKENDS, resolveBackend } from "../../registry.ts";
 import { renderConsole } from "../../report/console.ts";
 import { renderHtml } from "../../report/html.ts";
 import { renderJson } from "../../report/json.ts";
@@ -31,6 +31,7 @@ of the numerics variant each backend declares (spec/NUMERICS.md).
 Options:
   --backend NAME     a backend to run (repeatable): reference, js, native, mlx, or
                      'cmd:PATH [ARGS]' for a worker program (spec/PROTOCOL.md).
+                     A backend named here that is unavailable fails the run.
                      Default: every one of js, native, mlx that is available
   --suite NAME       run only this suite (repeatable): generated, exact, errors, real
   --filter PATTERN   run only case IDs that match: a glob ('*' within a segment, '**' across
@@ -40,7 +41,9 @@ Options:
   --require NAME     fail the run if backend NAME is unavailable (repeatable)
   --vectors DIR      the vector folder (default: the vector store's own default)
   --batch N          cases sent to a backend per call (default 32)
-  --timeout SECONDS  the maximum time one case may take on a backend (default 120)
+  --timeout SECONDS  the maximum time one case may take on a backend, at most 86400
+                     (default 120). A worker gets this per reply, plus up to
+                     max(60, SECONDS) to restart after a crash or timeout
   --known FILE       a JSON file of extra known divergences per backend name:
                      {"NAME": [{"pattern": "CASE_GLOB", "reason": "why"}]}; they add to the
                      lists the backend modules export
@@ -51,8 +54,8 @@ Options:
   -h, --help         show this text
 
 Exit codes: 0 every case passed (or was unsupported or a known divergence); 1 a case failed,
-crashed or timed out, a vector file failed to load, or a required backend is unavailable;
-2 invalid usage.
+crashed or timed out, a vector file failed to load, a backend named with --backend or
+--require is unavailable, or no case matched the selection; 2 invalid usage.
 `;
 
 /** The `run` command. */
@@ -114,6 +117,7 @@ export function parseRunArguments(argv: readonly string[]): RunArguments | "help
   if (typeof batchSize === "string") return { error: batchSize };
   const timeoutSeconds = parsePositive(values.timeout, "--timeout", 120, false);
   if (typeof timeoutSeconds === "string") return { error: timeoutSeconds };
+  if (timeoutSeconds > MAX_TIMEOUT_SECONDS) return { error: `invalid --timeout '${values.timeout}': the maximum is ${MAX_TIMEOUT_SECONDS} seconds (one day)` };
 
   let shard: Shard | undefined;
   if (values.shard !== undefined) {
@@ -132,6 +136,10 @@ export function parseRunArguments(argv: readonly string[]): RunArguments | "help
 
   const required = values.require ?? [];
   const backends = values.backend ?? [];
+  const unknown = [...backends, ...required].find((name) => !name.startsWith("cmd:") && !BUILTIN_BACKEND_NAMES.includes(name));
+  if (unknown !== undefined) {
+    return { error: `unknown backend '${unknown}': use one of ${[...BUILTIN_BACKEND_NAMES, "cmd:PATH [ARGS]"].join(", ")}` };
+  }
   return {
     backends: [...new Set([...backends, ...(backends.length > 0 ? required : [])])],
     suites: values.suite ?? [],
@@ -148,6 +156,9 @@ export function parseRunArguments(argv: readonly string[]): RunArguments | "help
     ...(values.html === undefined ? {} : { html: values.html }),
   };
 }
+
+/** The largest --timeout, in seconds; batch deadlines multiply it, and timers clamp at about 24.8 days. */
+const MAX_TIMEOUT_SECONDS = 86_400;
 
 function parsePositive(text: string | undefined, option: string, fallback: number, integer: boolean): number | string {
   if (text === undefined) return fallback;
@@ -200,7 +211,8 @@ async function runRun(argv: readonly string[]): Promise<number> {
 
   const options: RunOptions = {
     suites: parsed.suites,
-    required: parsed.required,
+    // A backend named with --backend is one the user wants to test, so its absence fails the run.
+    required: parsed.backends.length > 0 ? parsed.backends : parsed.required,
     batchSize: parsed.batchSize,
     timeoutSeconds: parsed.timeoutSeconds,
     knownDivergences,
@@ -224,8 +236,18 @@ async function runRun(argv: readonly string[]): Promise<number> {
   }
 
   process.stdout.write(renderConsole(report));
+  if (report.selection.cases === 0) process.stderr.write(`qmm-conformance run: no case matched the selection (${describeSelection(parsed)}); see 'run --list'\n`);
   const written = await writeReports(parsed, report);
   return report.ok && written ? 0 : 1;
+}
+
+/** Describes the --suite, --filter and --shard options of a run, for the message when nothing matched. */
+function describeSelection(parsed: RunArguments): string {
+  const parts: string[] = [];
+  if (parsed.suites.length > 0) parts.push(`--suite ${parsed.suites.join(",")}`);
+  if (parsed.filter !== undefined) parts.push(`--filter '${parsed.filter}'`);
+  if (parsed.shard !== undefined) parts.push(`--shard ${parsed.shard.index}/${parsed.shard.count}`);
+  return parts.length > 0 ? parts.join(" ") : "every suite";
 }
 
 /**

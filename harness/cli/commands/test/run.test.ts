@@ -47,6 +47,8 @@ describe("parseRunArguments", () => {
     expect(parseRunArguments(["--batch", "0"])).toHaveProperty("error");
     expect(parseRunArguments(["--batch", "2.5"])).toHaveProperty("error");
     expect(parseRunArguments(["--timeout", "-1"])).toHaveProperty("error");
+    expect(parseRunArguments(["--timeout", "86401"])).toEqual({ error: "invalid --timeout '86401': the maximum is 86400 seconds (one day)" });
+    expect(parseRunArguments(["--timeout", "86400"])).toMatchObject({ timeoutSeconds: 86_400 });
     expect(parseRunArguments(["--shard", "4/3"])).toHaveProperty("error");
     expect(parseRunArguments(["--filter", "/[/"])).toHaveProperty("error");
     expect(parseRunArguments(["stray"])).toHaveProperty("error");
@@ -87,9 +89,22 @@ describe("qmm-conformance run", () => {
     expect(report.records.every((record) => record.caseId.includes("bits"))).toBe(true);
   });
 
-  it("required unknown backend exits 1", async () => {
-    expect(await run(["--backend", "reference", "--suite", "errors", "--require", "no-such-backend"])).toBe(1);
-    expect(output).toContain("no-such-backend: unavailable (required): unknown backend 'no-such-backend'");
+  it("unknown backend name exits 2", async () => {
+    expect(await run(["--backend", "no-such-backend", "--suite", "errors"])).toBe(2);
+    expect(errors).toContain("unknown backend 'no-such-backend': use one of reference, js, native, mlx, cmd:PATH [ARGS]");
+
+    expect(await run(["--backend", "reference", "--suite", "errors", "--require", "no-such-backend"])).toBe(2);
+    expect(errors).toContain("unknown backend 'no-such-backend'");
+  });
+
+  it("unavailable named backend exits 1", async () => {
+    expect(await run(["--backend", "cmd:/nonexistent/worker", "--suite", "errors"])).toBe(1);
+    expect(output).toContain("cmd:/nonexistent/worker: unavailable (required): the worker failed during the handshake: worker program not found: /nonexistent/worker (spawn ENOENT)");
+  });
+
+  it("empty selection exits 1", async () => {
+    expect(await run(["--backend", "reference", "--suite", "errors", "--filter", "does/not/exist"])).toBe(1);
+    expect(errors).toContain("no case matched the selection (--suite errors --filter 'does/not/exist')");
   });
 
   it("known file marks cases", async () => {
