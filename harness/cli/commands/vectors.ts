@@ -86,6 +86,17 @@ async function runVectors(argv: readonly string[]): Promise<number> {
   if (extra.length > 0) return usageError(`unexpected arguments: ${extra.join(" ")}`);
 
   const dir = parsed.values.dir;
+  const names = new Set(VECTOR_FILES.map((file) => file.name));
+  const unknownFile = (parsed.values.file ?? []).find((name) => !names.has(name));
+  if (unknownFile !== undefined) return usageError(`unknown vector file '${unknownFile}'; known files: ${[...names].join(", ")}`);
+  if (parsed.values.filter !== undefined) {
+    try {
+      compilePattern(parsed.values.filter);
+    } catch (error) {
+      return usageError(`invalid --filter '${parsed.values.filter}': ${(error as Error).message}`);
+    }
+  }
+
   try {
     switch (subcommand) {
       case "generate":
