@@ -235,6 +235,22 @@ describe("runner deadlines and resets", () => {
     }
   }, 10_000);
 
+  it("worker timeouts fit the batch deadline", async () => {
+    const worker = createWorkerBackend(process.execPath, [FAKE_WORKER, "--hang-all"], { timeoutSeconds: 0.5, name: "hang-all" });
+    try {
+      const cases = [valueCase, invalidBits, affineCase({ M: 1, K: 64, N: 8, seed: 23 })];
+      const report = await runConformance([worker], from(cases), { timeoutSeconds: 0.5 });
+
+      expect(report.records.map((record) => record.status)).toEqual(["timeout", "timeout", "timeout"]);
+      for (const record of report.records) {
+        expect(record.text).toContain("after 0.5 s");
+        expect(record.text).toContain(`fake worker: hanging on ${record.caseId}`);
+      }
+    } finally {
+      await worker.close?.();
+    }
+  }, 10_000);
+
   it("missed deadline closes the backend first", async () => {
     let release: (() => void) | undefined;
     const events: string[] = [];

@@ -1,11 +1,12 @@
 // A scripted fake worker for the harness's protocol error-path tests. The case ID picks the
 // misbehaviour, so one process can reply well, then hang, crash or send a bad frame.
 //   node fake-worker.mjs [--protocol N] [--silent-hello] [--exit-on-start] [--variant NAME|object]
-//                        [--hang-once FILE] [--spawn-holder]
+//                        [--hang-once FILE] [--hang-all] [--spawn-holder]
 // Case IDs: ok/..., error/..., hang/..., noisy-hang/..., exit-mid-reply/..., oversized/..., garbage/..., bad-schema/...,
 // wrong-id/..., truncated-then-exit/..., noisy/..., slow/..., bad-code/..., holder-pid/...
 // --hang-once FILE: the first run request of all processes that share FILE hangs, every later one
 // gets E_UNSUPPORTED, whatever its case ID (for runner tests on real cases).
+// --hang-all: every run request hangs after a line on stderr.
 // --spawn-holder: starts a child that shares stdout and stderr and outlives this process.
 import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
@@ -35,6 +36,7 @@ function send(message) {
 }
 
 function reply(request) {
+  if (args.includes("--hang-all")) return process.stderr.write(`fake worker: hanging on ${request.caseId}\n`);
   if (args.includes("--hang-once")) {
     const marker = args[args.indexOf("--hang-once") + 1];
     if (!existsSync(marker)) return writeFileSync(marker, "hung\n");
