@@ -261,7 +261,7 @@ const DEADLINE_MARGIN_SECONDS = 1;
 /** Seconds the runner waits for an abandoned run to stop after it closed the backend. */
 const ABANDON_WAIT_SECONDS = 10;
 
-/** The longest delay setTimeout accepts, in milliseconds; longer delays would fire at once. */
+/** The maximum delay setTimeout accepts, in milliseconds; longer delays would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**

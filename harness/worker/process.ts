@@ -12,8 +12,8 @@ const STDERR_KEEP_BYTES = 64 * 1024;
 /** Lines of stderr a report shows. */
 const STDERR_TAIL_LINES = 20;
 
-/** The longest delay setTimeout accepts, in milliseconds; longer delays fire at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The maximum delay setTimeout accepts, in milliseconds; longer delays fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Milliseconds to wait for stdout and stderr to close after the worker exited. A process that the
