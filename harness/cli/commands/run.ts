@@ -53,7 +53,7 @@ Options:
   --list             print the suite and ID of every selected case instead of running them
   -h, --help         show this text
 
-Exit codes: 0 every case passed (or was unsupported or a known divergence); 1 a case failed,
+Exit codes: 0 every case passed (or was unsupported, a known divergence or inconclusive); 1 a case failed,
 crashed or timed out, a vector file failed to load, a backend named with --backend or
 --require is unavailable, or no case matched the selection; 2 invalid usage.
 `;
