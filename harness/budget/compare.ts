@@ -122,6 +122,8 @@ export type TensorComparison =
        * twice the exact value passes, so passing them says nothing about the backend.
        */
       readonly vacuousCount: number;
+      /** How many finite elements have |exact| within their budget, where an output of 0 passes. */
+      readonly zeroPassesCount: number;
       /** The backend's values as float64, kept for the located diff. */
       readonly got: Float64Array;
     }
@@ -150,6 +152,7 @@ export function compareTensor(plan: BudgetPlan, expectedY: Tensor, expected: Exp
   let mayOverflowCount = 0;
   let overflowAcceptedCount = 0;
   let vacuousCount = 0;
+  let zeroPassesCount = 0;
   const { absSum, dequantAbsSum, xAbsSum } = expected.condition;
 
   for (let index = 0; index < values.length; index++) {
@@ -169,6 +172,7 @@ export function compareTensor(plan: BudgetPlan, expectedY: Tensor, expected: Exp
       ratio = budgetRatio(error, budget.bound);
       if (budget.mayOverflow) mayOverflowCount++;
       if (absSum[index] > 0 && budget.bound >= absSum[index]) vacuousCount++;
+      if (Math.abs(exact) <= budget.bound) zeroPassesCount++;
     } else {
       const check = checkElement(plan, expected, values, index);
       passed = check.failure === null;
@@ -185,5 +189,5 @@ export function compareTensor(plan: BudgetPlan, expectedY: Tensor, expected: Exp
   }
 
   const worst = worstIndex < 0 ? null : checkElement(plan, expected, values, worstIndex);
-  return { kind: "compared", elementCount: values.length, failedIndices, worst, mayOverflowCount, overflowAcceptedCount, vacuousCount, got: values };
+  return { kind: "compared", elementCount: values.length, failedIndices, worst, mayOverflowCount, overflowAcceptedCount, vacuousCount, zeroPassesCount, got: values };
 }

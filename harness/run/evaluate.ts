@@ -103,8 +103,12 @@ export function evaluateOutcome(golden: GoldenCase, outcome: CallOutcome, contex
   const worstRatio = comparison.worst?.ratio ?? 0;
   const worst = comparison.worst === null ? {} : { worst: elementRow(comparison.worst, y.shape) };
   const overflow = comparison.overflowAcceptedCount > 0 ? { mayOverflowAccepted: comparison.overflowAcceptedCount } : {};
-  if (comparison.failedIndices.length === 0 && comparison.vacuousCount > 0) {
-    const reason = `${comparison.vacuousCount} of ${comparison.elementCount} elements have a budget of variant ${variant.name} at least as large as Σ|x·ŵ|, so an output of 0 would pass there too; the variant is too loose to judge this case`;
+  const zerosPass = comparison.elementCount > 0 && comparison.zeroPassesCount === comparison.elementCount;
+  if (comparison.failedIndices.length === 0 && (comparison.vacuousCount > 0 || zerosPass)) {
+    const reason =
+      comparison.vacuousCount > 0
+        ? `${comparison.vacuousCount} of ${comparison.elementCount} elements have a budget of variant ${variant.name} at least as large as Σ|x·ŵ|, so an output of 0 would pass there too; the variant is too loose to judge this case`
+        : `every element's budget of variant ${variant.name} is at least its exact value, so an output of zeros would pass this case too; the variant is too loose to judge it`;
     return { ...base, status: "inconclusive", reason, vacuousElements: comparison.vacuousCount, worstRatio, ...worst, ...overflow, ...seconds };
   }
   if (comparison.failedIndices.length === 0) return { ...base, status: "passed", worstRatio, ...worst, ...overflow, ...seconds };

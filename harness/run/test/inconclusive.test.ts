@@ -29,6 +29,20 @@ describe("inconclusive status", () => {
     expect(record.status).toBe("failed");
   });
 
+  it("never passes an all-zero output", () => {
+    // Long and short bfloat16 sums under every registered variant: zeros must fail or be inconclusive.
+    for (const K of [64, 128, 256, 1024]) {
+      for (const seed of [43, 44]) {
+        const shortCase = affineCase({ M: 2, K, N: 5, dtype: "bfloat16", seed, groupSize: 32 });
+        if (shortCase.expected.kind !== "value") throw new Error("expected a value case");
+        for (const variant of Object.values(VARIANTS)) {
+          const record = evaluateOutcome(shortCase, { kind: "ok", y: zerosLike(shortCase.expected.y) }, { backend: "zeros", variant, rerun: "" });
+          expect(record.status, `${variant.name} K=${K} seed=${seed}`).not.toBe("passed");
+        }
+      }
+    }
+  });
+
   it("passes the correct output under a tight variant", () => {
     if (golden.expected.kind !== "value") return;
     const variant = VARIANTS["dequantize-rounded/f32"];
