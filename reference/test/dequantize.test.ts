@@ -1,22 +1,11 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { ORACLE_FORMATS, exactOfDouble, roundExact } from "./rational-oracle.ts";
-import { QmmError } from "../../spec/errors.ts";
 import type { Tensor } from "../../spec/types.ts";
 import { dequantize, dequantizeToTensor } from "../dequantize.ts";
 import { packCodes } from "../pack.ts";
 import { tensorFromNumbers, tensorToNumbers } from "../tensor.ts";
-
-function expectQmmError(action: () => unknown, code: string): QmmError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(QmmError);
-    expect((error as QmmError).code).toBe(code);
-    return error as QmmError;
-  }
-  throw new Error(`expected ${code}, but nothing was thrown`);
-}
+import { expectQmmError } from "./expect-error.ts";
 
 function packed(codes: number[], bits: number, shape: number[]): Tensor {
   const cols = shape[shape.length - 1];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { QmmError } from "../../spec/errors.ts";
 import { packCodes, packedWordsPerRow, unpackCodes, unpackRowInto } from "../pack.ts";
+import { expectQmmError } from "./expect-error.ts";
 
 /** Reads code i of a row bit by bit from the row's little-endian byte string: the rule of SPEC.md §5.1. */
 function codeFromBitStream(words: Uint32Array, rowStartWord: number, bits: number, index: number): number {
@@ -19,17 +19,6 @@ function colsFor(bits: number, multiple: number): number {
   let divisor = 32;
   while (bits % divisor !== 0) divisor /= 2;
   return (32 / divisor) * multiple;
-}
-
-function expectQmmError(action: () => unknown, code: string): QmmError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(QmmError);
-    expect((error as QmmError).code).toBe(code);
-    return error as QmmError;
-  }
-  throw new Error(`expected ${code}, but nothing was thrown`);
 }
 
 describe("packedWordsPerRow", () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { QmmError } from "../../spec/errors.ts";
 import type { FloatDType, Tensor } from "../../spec/types.ts";
 import { dequantize } from "../dequantize.ts";
 import { E2M1_VALUES } from "../formats/e2m1.ts";
@@ -9,19 +8,9 @@ import { ulpOf } from "../formats/float.ts";
 import { unpackCodes } from "../pack.ts";
 import { quantize } from "../quantize.ts";
 import { tensorFromNumbers, tensorToNumbers } from "../tensor.ts";
+import { expectQmmError } from "./expect-error.ts";
 
 const DTYPES: readonly FloatDType[] = ["float32", "float16", "bfloat16"];
-
-function expectQmmError(action: () => unknown, code: string): QmmError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(QmmError);
-    expect((error as QmmError).code).toBe(code);
-    return error as QmmError;
-  }
-  throw new Error(`expected ${code}, but nothing was thrown`);
-}
 
 function group(head: number[], length: number): number[] {
   return [...head, ...new Array<number>(length - head.length).fill(0)];

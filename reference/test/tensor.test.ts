@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { QmmError } from "../../spec/errors.ts";
 import type { DType } from "../../spec/types.ts";
 import {
   bytesPerElement,
@@ -11,17 +10,7 @@ import {
   tensorToBytes,
   tensorToNumbers,
 } from "../tensor.ts";
-
-function expectQmmError(action: () => unknown, code: string): QmmError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(QmmError);
-    expect((error as QmmError).code).toBe(code);
-    return error as QmmError;
-  }
-  throw new Error(`expected ${code}, but nothing was thrown`);
-}
+import { expectQmmError } from "./expect-error.ts";
 
 describe("elementCount", () => {
   it("multiplies the dimensions", () => {
