@@ -6,7 +6,7 @@ import type { ErrorCode } from "../spec/errors.ts";
 import type { NumericsVariant } from "../spec/variants.ts";
 import type { FloatDType, Mode, QmmInputs, QmmParamsInput, Tensor } from "../spec/types.ts";
 
-/** What a backend can run. A case outside it is reported as unsupported, never as failed. */
+/** The cases a backend can run. A case outside them is reported as unsupported, never as failed. */
 export interface Capabilities {
   readonly modes: readonly Mode[];
   /** Allowed bits per mode; a missing mode means the spec's full set. */
@@ -46,7 +46,7 @@ export interface BackendCall {
   readonly params: QmmParamsInput;
 }
 
-/** What a backend returned for one call. */
+/** A backend's result for one call. */
 export type CallOutcome =
   | { readonly kind: "ok"; readonly y: Tensor; readonly seconds?: number }
   | { readonly kind: "error"; readonly code: ErrorCode | string; readonly message: string }

@@ -15,7 +15,7 @@ import type { QmmInputs, QmmParamsInput } from "../spec/types.ts";
 import { fail } from "../spec/errors.ts";
 
 /**
- * The most output elements one call may have. The reference keeps five float64 values per output
+ * The maximum number of output elements of one call. The reference keeps five float64 values per output
  * element (y, the exact value and three condition sums), so this limit is about 2.7 GB.
  */
 export const MAX_OUTPUT_ELEMENTS = 2 ** 26;

@@ -1,5 +1,5 @@
 /**
- * What the exact reference returns for one call: the correctly rounded output, the exact value to
+ * The exact reference's result for one call: the correctly rounded output, the exact value to
  * float64 precision, and the condition data that error budgets are computed from (SPEC.md §8.4).
  */
 import type { FloatDType, QmmParams, Tensor } from "../spec/types.ts";

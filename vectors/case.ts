@@ -8,7 +8,7 @@ import type { ErrorCode, SpecIssue } from "../spec/errors.ts";
 import type { QmmInputs, QmmParamsInput, Tensor } from "../spec/types.ts";
 import type { ConditionData } from "../reference/result.ts";
 
-/** What a backend must produce for a case. */
+/** The result a backend must produce for a case. */
 export type Expectation =
   | {
       readonly kind: "value";

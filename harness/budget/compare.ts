@@ -118,8 +118,8 @@ export type TensorComparison =
       /** How many non-finite results for finite exact values were accepted as overflow. */
       readonly overflowAcceptedCount: number;
       /**
-       * How many finite elements have a budget of at least Σ|x·ŵ|: there any output between 0 and
-       * twice the exact value passes, so passing them says nothing about the backend.
+       * How many finite elements have a budget of at least Σ|x·ŵ|. There any output between 0 and
+       * twice the exact value passes, so a pass tells nothing about the backend.
        */
       readonly vacuousCount: number;
       /** How many finite elements have |exact| within their budget, where an output of 0 passes. */

@@ -24,7 +24,7 @@ const CASES: readonly BenchCase[] = [
   { label: "affine b4 g64 float32 transpose=false", M: 1, K: 1024, N: 4096, params: { mode: "affine", bits: 4, groupSize: 64, transpose: false }, repeats: 3 },
 ];
 
-/** A fixed pseudo-random normal sequence (xorshift32 and Box-Muller), so every run measures the same data. */
+/** Returns a fixed pseudo-random normal sequence (xorshift32 and Box-Muller), so every run measures the same data. */
 function normals(count: number, seed: number): Float64Array {
   let state = seed >>> 0 || 1;
   const next = (): number => {

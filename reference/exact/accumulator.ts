@@ -1,10 +1,10 @@
 /**
  * An exact accumulator for float64 values (a Kulisch-style fixed-point superaccumulator).
  *
- * The sum is held as a signed fixed-point integer in 32-bit limbs; limb j carries weight
- * 2^(32·j − 1074), so every finite float64 lands on whole bits. Limbs are float64 values holding
- * integers, which lets an add touch three limbs without carrying: each add changes a limb by less
- * than 2^32, and carries are propagated every 2^20 adds, long before a limb could pass 2^53.
+ * The sum is a signed fixed-point integer in 32-bit limbs. Limb j has weight 2^(32·j − 1074), so
+ * every finite float64 lands on whole bits. Limbs are float64 values that contain integers, so an
+ * add can touch three limbs without carrying. Each add changes a limb by less than 2^32, and carries
+ * are propagated every 2^20 adds, long before a limb could pass 2^53.
  * Nothing is rounded until {@link ExactAccumulator.round} rounds the exact sum once.
  */
 import { BINARY_FORMATS, type BinaryFormat } from "./format.ts";

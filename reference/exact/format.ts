@@ -1,5 +1,5 @@
 /**
- * Binary floating-point formats as the exact rounding sees them: precision and exponent range.
+ * Binary floating-point formats as the exact rounding uses them: precision and exponent range.
  * float32, float16 and bfloat16 are the output dtypes (SPEC.md §3.1); float64 is used for the
  * `exact` value the reference reports next to y.
  */

@@ -24,7 +24,7 @@ export class TermClasses {
     else if (term === -Infinity) this.negativeInfinity = true;
   }
 
-  /** The sum's value if any term is non-finite, else undefined. */
+  /** Returns the sum's value if any term is non-finite, else undefined. */
   result(): number | undefined {
     return nonFiniteSum(this.nan, this.positiveInfinity, this.negativeInfinity);
   }

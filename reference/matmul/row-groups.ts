@@ -2,9 +2,9 @@
  * Per-row, per-group facts about x that decide whether a group's dot product can be summed in plain
  * float64 without any rounding (the fast path of the transposed kernel).
  *
- * Within a group every product x_k·v_k is exact in float64 (x has at most 24 significant bits and an
- * element value at most 8), and every product is a multiple of 2^(L + elementLowBit), where L is the
- * lowest set bit over the group's x values. If Σ|x_k·v_k| < 2^(53 + L + elementLowBit), every partial
+ * Within a group every product x_k·v_k is exact in float64, because x has at most 24 significant
+ * bits and an element value at most 8. Every product is a multiple of 2^(L + elementLowBit), where L
+ * is the lowest set bit over the group's x values. If Σ|x_k·v_k| < 2^(53 + L + elementLowBit), every partial
  * sum is an integer multiple of that unit below 2^53 units, so float64 addition is exact in any order.
  * The bound uses elementMax·Σ|x_k|, computed in float64 and padded by a factor (1 + 2^-40).
  */
@@ -21,7 +21,7 @@ export interface RowGroups {
   readonly fast: Uint8Array;
   /** Σ |x_k| over the whole row. */
   rowAbsSum: number;
-  /** Whether the row holds a NaN or an infinity. */
+  /** Whether the row contains a NaN or an infinity. */
   nonFinite: boolean;
 }
 

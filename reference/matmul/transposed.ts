@@ -3,8 +3,8 @@
  * is Σ over groups of one scale (and bias) times a group dot product.
  *
  * Affine: Σ_g [s_g·Σ_k x_k·q_k + β_g·Σ_k x_k]. fp modes: Σ_g scale_g·Σ_k x_k·v_k. Where a group's
- * sums are exact in float64 (see row-groups.ts) the kernel adds two or four exact float64 parts per
- * group to the accumulator; elsewhere it adds each term's exact parts one by one.
+ * sums are exact in float64 (see row-groups.ts), the kernel adds two or four exact float64 parts per
+ * group to the accumulator. Elsewhere it adds each term's exact parts one by one.
  */
 import { ExactAccumulator } from "../exact/accumulator.ts";
 import type { Operands } from "./operands.ts";

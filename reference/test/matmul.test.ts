@@ -7,10 +7,15 @@ import type { FloatDType, QmmInputs, Tensor } from "../../spec/types.ts";
 
 const FLOAT_DTYPES: readonly FloatDType[] = ["float32", "float16", "bfloat16"];
 
-/** A random finite value of `dtype` as raw bits, drawn from the whole range or from a narrow one that makes ties and cancellation. */
+const FIELD_WIDTHS: Record<FloatDType, { exponentBits: number; fractionBits: number }> = {
+  float32: { exponentBits: 8, fractionBits: 23 },
+  float16: { exponentBits: 5, fractionBits: 10 },
+  bfloat16: { exponentBits: 8, fractionBits: 7 },
+};
+
+/** Draws finite values of `dtype` as raw bits, from the whole range or from a narrow one that makes ties and cancellation. */
 function floatBits(dtype: FloatDType, narrow: boolean): fc.Arbitrary<number> {
-  const exponentBits = dtype === "float16" ? 5 : 8;
-  const fractionBits = dtype === "float32" ? 23 : dtype === "float16" ? 10 : 7;
+  const { exponentBits, fractionBits } = FIELD_WIDTHS[dtype];
   const maxField = 2 ** exponentBits - 2;
   const bias = 2 ** (exponentBits - 1) - 1;
   const exponent = narrow ? fc.integer({ min: bias - 3, max: bias + 3 }) : fc.integer({ min: 0, max: maxField });
@@ -70,7 +75,8 @@ const calls: fc.Arbitrary<GeneratedCall> = fc
     const wBatch = shape.batch === 0 ? [] : [shape.batch];
     const matrices = shape.batch === 0 ? 1 : shape.batch;
     const scaleCount = matrices * rows * (cols / groupSize);
-    const xShape = shape.batch === 0 ? (shape.M === 1 ? [K] : [shape.M, K]) : [shape.batch, shape.M, K];
+    let xShape = [shape.batch, shape.M, K];
+    if (shape.batch === 0) xShape = shape.M === 1 ? [K] : [shape.M, K];
     const xCount = xShape.reduce((a, b) => a * b, 1);
     const scaleBytes = fc.integer({ min: 0, max: 254 }).filter((byte) => mode !== "nvfp4" || (byte & 0x7f) !== 0x7f);
     const elementCodes = fc.integer({ min: 0, max: 2 ** bits - 1 }).filter((code) => mode !== "mxfp8" || (code & 0x7f) !== 0x7f);

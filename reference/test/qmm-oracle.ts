@@ -14,7 +14,7 @@ export interface OracleParams {
   readonly bits: number;
 }
 
-/** The exact value of a float tensor element from its bits, or null for NaN and infinities. */
+/** Returns the exact value of a float tensor element from its bits, or null for NaN and infinities. */
 export function exactFloat(tensor: Tensor, index: number): bigint | null {
   if (tensor.dtype === "float32") {
     const bits = new Uint32Array((tensor.data as Float32Array).buffer, (tensor.data as Float32Array).byteOffset)[index];
@@ -58,7 +58,7 @@ function exactE4m3(byte: number): bigint {
   return sign ? -magnitude : magnitude;
 }
 
-/** The b-bit code at position `index` of a row stored as a little-endian bit stream in uint32 words. */
+/** Returns the b-bit code at position `index` of a row stored as a little-endian bit stream in uint32 words. */
 function codeAt(words: Uint32Array, rowStartWord: number, wordsPerRow: number, index: number, bits: number): number {
   let stream = 0n;
   for (let j = wordsPerRow - 1; j >= 0; j--) stream = (stream << 32n) | BigInt(words[rowStartWord + j]);

@@ -20,7 +20,7 @@ export const ORACLE_FORMATS = {
   bfloat16: { precision: 8, minExponent: -126, maxExponent: 127 },
 } as const satisfies Record<string, OracleFormat>;
 
-/** The exact value of a finite float64 as a multiple of 2^-SCALE, decoded from its bit fields. */
+/** Returns the exact value of a finite float64 as a multiple of 2^-SCALE, decoded from its bit fields. */
 export function exactOfDouble(value: number): bigint {
   const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, value);
@@ -36,7 +36,7 @@ export function exactOfDouble(value: number): bigint {
   return negative ? -magnitude : magnitude;
 }
 
-/** The exact value m·2^e as a multiple of 2^-SCALE. */
+/** Returns the exact value m·2^e as a multiple of 2^-SCALE. */
 export function exactOfScaled(mantissa: bigint, exponent: number): bigint {
   const shift = exponent + SCALE;
   if (shift < 0) throw new Error("exactOfScaled: below the oracle's resolution");
