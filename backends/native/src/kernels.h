@@ -16,6 +16,11 @@ struct KernelArgs {
   const float* x;            // rows of K floats; row count padded to a multiple of the tile height
   int64_t x_stride;          // floats from one row of x to the next (K, or more to avoid cache-set conflicts)
   const float* x_group_sums; // affine with transpose=true: per row of x, the float32 sum of each group
+  // The panel path of transpose=true (TransposedShape::reads_xt): x transposed, element (k, m)
+  // at xt[k·xt_stride + m], in the order of x's columns above, with rows m ≥ M set to zero.
+  // xt_stride is a multiple of the lane count and at least M; x and x_group_sums are unused there.
+  const float* xt;
+  int64_t xt_stride;
   int64_t M;                 // padded row count of x and y
   int64_t K, N;
   int64_t groups;            // groups per packed row
@@ -37,20 +42,30 @@ struct KernelArgs {
   float* y;                  // M × N, row-major
 };
 
+/** How the transposed kernel works for a given padded row count of x. */
+struct TransposedShape {
+  /** Output columns per tile; a range of columns that starts at a multiple of it loses no speed. */
+  int column_tile;
+  /** Whether the kernel reads x transposed (KernelArgs::xt) instead of x and its group sums. */
+  bool reads_xt;
+};
+
 /** A kernel set for one instruction set. */
 struct KernelSet {
   const char* name;
   /** Row tile height the driver pads x to, for M > 1. */
   int row_tile;
   /**
-   * transpose=true: computes y[:, n_begin:n_end]. `panel` is scratch of at least
-   * panel_floats(K) floats, used to decode a few rows of w once for many rows of x.
+   * transpose=true: computes y[:, n_begin:n_end]. `scratch` holds at least
+   * scratch_floats(K, xt_stride) floats, used to decode a few rows of w once for many rows of x.
    */
-  void (*transposed)(const KernelArgs& args, int64_t n_begin, int64_t n_end, float* panel);
+  void (*transposed)(const KernelArgs& args, int64_t n_begin, int64_t n_end, float* scratch);
   /** transpose=false: computes y[m_begin:m_end, n_begin:n_end]; n_begin and n_end are multiples of 16. */
   void (*plain)(const KernelArgs& args, int64_t m_begin, int64_t m_end, int64_t n_begin, int64_t n_end);
-  /** Floats of panel scratch the transposed kernel needs for reduction length K. */
-  int64_t (*panel_floats)(int64_t K);
+  /** The transposed kernel's shape for a padded row count M. */
+  TransposedShape (*transposed_shape)(int64_t M);
+  /** Floats of scratch the transposed kernel needs for reduction length K and KernelArgs::xt_stride. */
+  int64_t (*scratch_floats)(int64_t K, int64_t xt_stride);
   /**
    * Whether the transposed kernels for this encoding and group size expect each block of 2·lanes
    * elements of x reordered as the even elements, then the odd ones (the paired 4-bit decoder).

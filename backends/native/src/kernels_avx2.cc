@@ -11,6 +11,6 @@
 #include "kernels.inc"
 
 qmm::KernelSet qmm::avx2_kernel_set() {
-  return {"avx2", qmm_avx2::ROW_TILE, &qmm_avx2::transposed, &qmm_avx2::plain, &qmm_avx2::panel_floats, &qmm_avx2::pairs_x, 8,
-          &qmm_avx2::stream_sum};
+  return {"avx2", qmm_avx2::ROW_TILE, &qmm_avx2::transposed, &qmm_avx2::plain, &qmm_avx2::transposed_shape,
+          &qmm_avx2::scratch_floats, &qmm_avx2::pairs_x, 8, &qmm_avx2::stream_sum};
 }

@@ -16,6 +16,6 @@
 #pragma GCC pop_options
 
 qmm::KernelSet qmm::avx512_kernel_set() {
-  return {"avx512", qmm_avx512::ROW_TILE, &qmm_avx512::transposed, &qmm_avx512::plain,
-          &qmm_avx512::panel_floats, &qmm_avx512::pairs_x, 16, &qmm_avx512::stream_sum};
+  return {"avx512", qmm_avx512::ROW_TILE, &qmm_avx512::transposed, &qmm_avx512::plain, &qmm_avx512::transposed_shape,
+          &qmm_avx512::scratch_floats, &qmm_avx512::pairs_x, 16, &qmm_avx512::stream_sum};
 }

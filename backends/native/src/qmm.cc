@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "aligned.h"
 #include "float_convert.h"
 #include "kernels.h"
 #include "thread_pool.h"
@@ -25,7 +26,7 @@ struct Runtime {
   KernelSet kernels;
   std::string cpu_features;
   std::unique_ptr<ThreadPool> pool;
-  std::vector<std::vector<float>> scratch;  // per pool thread
+  std::vector<AlignedFloats> scratch;  // per pool thread
 };
 
 bool cpu_has_avx512() {
@@ -159,33 +160,68 @@ void run_wide(const Problem& p, ThreadPool& pool) {
 }
 
 /**
- * Converts each x matrix to float32 rows, padding the row count with zero rows. With a nonzero
- * `pair_block`, each block of that many elements is stored as its even elements, then its odd
- * ones, the order the paired 4-bit decoder produces.
+ * Returns where column k of x is stored. With a nonzero `pair_block`, each block of that many
+ * elements is stored as its even elements, then its odd ones, the order the paired 4-bit
+ * decoder produces.
  */
+int64_t stored_column(int64_t k, int64_t pair_block) {
+  if (pair_block == 0) return k;
+
+  const int64_t within = k % pair_block;
+  return k - within + (within % 2) * (pair_block / 2) + within / 2;
+}
+
+/** Converts each x matrix to float32 rows in stored_column order, padding the row count with zero rows. */
 std::vector<float> convert_x(const Problem& p, int64_t padded_m, int64_t pair_block, int64_t stride) {
   std::vector<float> out(static_cast<size_t>(p.x_matrix_count * padded_m * stride), 0.0f);
-  const int64_t half = pair_block / 2;
   for (int64_t xm = 0; xm < p.x_matrix_count; ++xm) {
     for (int64_t m = 0; m < p.M; ++m) {
       const int64_t source = (xm * p.M + m) * p.K;
       float* row = out.data() + (xm * padded_m + m) * stride;
-      for (int64_t k = 0; k < p.K; ++k) {
-        int64_t target = k;
-        if (pair_block != 0) {
-          const int64_t within = k % pair_block;
-          target = k - within + (within % 2) * half + within / 2;
-        }
-        row[target] = load_float(p.x, p.x_type, source + k);
-      }
+      for (int64_t k = 0; k < p.K; ++k) row[stored_column(k, pair_block)] = load_float(p.x, p.x_type, source + k);
     }
   }
   return out;
 }
 
-std::vector<float> convert_floats(const void* data, FloatType type, int64_t count) {
+/** Returns elements [first, first + count) of a float array of the given type, in float32. */
+std::vector<float> convert_floats(const void* data, FloatType type, int64_t first, int64_t count) {
   std::vector<float> out(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) out[static_cast<size_t>(i)] = load_float(data, type, i);
+  for (int64_t i = 0; i < count; ++i) out[static_cast<size_t>(i)] = load_float(data, type, first + i);
+  return out;
+}
+
+/**
+ * Converts each x matrix to float32 and transposes it for the panel path: K rows (in
+ * stored_column order) of `stride` floats, where the entries of rows m ≥ M are zero. Tasks of 16
+ * rows of x convert their rows first, then write 64-byte runs of the output.
+ */
+AlignedFloats transpose_x(const Problem& p, int64_t pair_block, int64_t stride, ThreadPool& pool) {
+  AlignedFloats out(static_cast<size_t>(p.x_matrix_count * p.K * stride), 0.0f);
+  std::vector<int64_t> column(static_cast<size_t>(p.K));
+  for (int64_t k = 0; k < p.K; ++k) column[static_cast<size_t>(k)] = stored_column(k, pair_block);
+
+  constexpr int64_t kRows = 16;
+  const int64_t row_blocks = (p.M + kRows - 1) / kRows;
+  pool.parallel_for(p.x_matrix_count * row_blocks, [&](int64_t task, int) {
+    const int64_t xm = task / row_blocks;
+    const int64_t m0 = (task % row_blocks) * kRows;
+    const int64_t rows = std::min(kRows, p.M - m0);
+
+    const int64_t source = (xm * p.M + m0) * p.K;
+    std::vector<float> converted;
+    const float* rows32 = static_cast<const float*>(p.x) + source;
+    if (p.x_type != FloatType::Float32) {
+      converted = convert_floats(p.x, p.x_type, source, rows * p.K);
+      rows32 = converted.data();
+    }
+
+    float* matrix = out.data() + xm * p.K * stride + m0;
+    for (int64_t k = 0; k < p.K; ++k) {
+      float* target = matrix + column[static_cast<size_t>(k)] * stride;
+      for (int64_t r = 0; r < rows; ++r) target[r] = rows32[r * p.K + k];
+    }
+  });
   return out;
 }
 
@@ -201,22 +237,31 @@ bool run_kernels(const Problem& p, Runtime& rt) {
   const int64_t bytes = row_bytes(p);
   const int64_t scale_count = p.w_matrix_count * rows * groups;
 
-  // x in float32, padded to whole row tiles for the transposed kernels.
+  // x in float32, padded to whole row tiles for the transposed kernels, or transposed for their
+  // panel path.
   const int64_t padded_m = (p.transpose && p.M > 1) ? round_up(p.M, ks.row_tile) : p.M;
+  const TransposedShape shape = ks.transposed_shape(padded_m);
+  const bool transposed_x = p.transpose && shape.reads_xt;
   const int64_t pair_block = (p.transpose && ks.pairs_x(p.encoding, p.group_size)) ? 2 * ks.lanes : 0;
   std::vector<float> x_converted;
   const float* x32 = static_cast<const float*>(p.x);
   int64_t x_stride = p.K;
-  if (p.x_type != FloatType::Float32 || padded_m != p.M || pair_block != 0) {
-    // Rows 4 KiB apart map to the same L1 cache sets; 16 floats of padding avoid that.
+  AlignedFloats xt;
+  // Rows 4 KiB apart map to the same L1 cache sets; 16 floats of padding avoid that.
+  int64_t xt_stride = round_up(padded_m, ks.lanes);
+  if (xt_stride % 1024 == 0) xt_stride += 16;
+  if (transposed_x) {
+    xt = transpose_x(p, pair_block, xt_stride, pool);
+  } else if (p.x_type != FloatType::Float32 || padded_m != p.M || pair_block != 0) {
     if (p.M > 1 && p.K % 1024 == 0) x_stride = p.K + 16;
     x_converted = convert_x(p, padded_m, pair_block, x_stride);
     x32 = x_converted.data();
   }
 
-  // Affine with transpose=true: the float32 sum of x over each group, the β·Σx term.
+  // Affine with transpose=true outside the panel path: the float32 sum of x over each group,
+  // the β·Σx term.
   std::vector<float> group_sums;
-  if (p.affine && p.transpose) {
+  if (p.affine && p.transpose && !transposed_x) {
     group_sums.resize(static_cast<size_t>(p.x_matrix_count * padded_m * groups));
     for (int64_t row = 0; row < p.x_matrix_count * padded_m; ++row) {
       for (int64_t g = 0; g < groups; ++g) {
@@ -236,11 +281,11 @@ bool run_kernels(const Problem& p, Runtime& rt) {
     scales = static_cast<const float*>(p.scales);
     biases = static_cast<const float*>(p.biases);
     if (p.scales_type != FloatType::Float32) {
-      scales32 = convert_floats(p.scales, p.scales_type, scale_count);
+      scales32 = convert_floats(p.scales, p.scales_type, 0, scale_count);
       scales = scales32.data();
     }
     if (p.biases_type != FloatType::Float32) {
-      biases32 = convert_floats(p.biases, p.biases_type, scale_count);
+      biases32 = convert_floats(p.biases, p.biases_type, 0, scale_count);
       biases = biases32.data();
     }
   } else {
@@ -269,6 +314,8 @@ bool run_kernels(const Problem& p, Runtime& rt) {
     a.x = x32 + xm * padded_m * x_stride;
     a.x_stride = x_stride;
     a.x_group_sums = group_sums.empty() ? nullptr : group_sums.data() + xm * padded_m * groups;
+    a.xt = xt.empty() ? nullptr : xt.data() + xm * p.K * xt_stride;
+    a.xt_stride = xt_stride;
     a.M = padded_m;
     a.K = p.K;
     a.N = p.N;
@@ -291,19 +338,20 @@ bool run_kernels(const Problem& p, Runtime& rt) {
   const bool small = work < 262144.0;
 
   if (p.transpose) {
-    // Blocks of 24 output columns (a multiple of every tile width), about 8 blocks per thread.
-    int64_t block = round_up(std::max<int64_t>(1, p.N / (threads * 8)), 24);
-    if (small) block = round_up(p.N, 24);
-    const int64_t blocks = (p.N + block - 1) / block;
-    const int64_t panel = ks.panel_floats(p.K);
+    // About 8 tasks per thread, each a run of whole column tiles, spread evenly.
+    const int64_t tiles = (p.N + shape.column_tile - 1) / shape.column_tile;
+    const int64_t tasks = small ? 1 : std::min<int64_t>(tiles, threads * 8);
+    const int64_t scratch = ks.scratch_floats(p.K, xt_stride);
     for (auto& s : rt.scratch) {
-      if (static_cast<int64_t>(s.size()) < panel) s.resize(static_cast<size_t>(panel));
+      if (static_cast<int64_t>(s.size()) < scratch) s.resize(static_cast<size_t>(scratch));
     }
-    pool.parallel_for(p.batch_count * blocks, [&](int64_t task, int thread) {
-      const int64_t b = task / blocks;
-      const int64_t n0 = (task % blocks) * block;
+    pool.parallel_for(p.batch_count * tasks, [&](int64_t task, int thread) {
+      const int64_t b = task / tasks;
+      const int64_t first_tile = (task % tasks) * tiles / tasks;
+      const int64_t end_tile = (task % tasks + 1) * tiles / tasks;
       const KernelArgs a = args_for(b);
-      ks.transposed(a, n0, std::min(p.N, n0 + block), rt.scratch[static_cast<size_t>(thread)].data());
+      ks.transposed(a, first_tile * shape.column_tile, std::min(p.N, end_tile * shape.column_tile),
+                    rt.scratch[static_cast<size_t>(thread)].data());
     });
   } else {
     // Blocks of 16 rows and 128 columns: 128 4-bit codes are one 64-byte cache line of a packed

@@ -12,7 +12,7 @@ import { floatValues } from "../../../harness/budget/values.ts";
 import { quantizedMatmul } from "../../../reference/matmul.ts";
 import type { FloatDType, QmmInputs, QmmParamsInput } from "../../../spec/types.ts";
 import { createNativeBackend, NATIVE_VARIANT } from "../index.ts";
-import { allFormats, randomCall } from "./random-case.ts";
+import { allFormats, driftCall, randomCall } from "./random-case.ts";
 import type { CaseSpec } from "./random-case.ts";
 
 /** A judged call: the number of failed elements and a description of the worst one. */
@@ -102,8 +102,14 @@ export function describeNativeConformance(label: string): void {
     });
 
     // Shapes that reach the thread pool, the matrix-vector kernel over long rows, the panel path
-    // with several K blocks, and row tails.
+    // with several K blocks, column chunks (224 columns on AVX-512, 96 on AVX2) and tiles, row
+    // tiles of one and two vectors, and row tails.
     const large: CaseSpec[] = [
+      { mode: "affine", bits: 4, groupSize: 64, transpose: true, xDType: "float32", scalesDType: "float32", biasesDType: "float32", M: 48, K: 4096, N: 31, xBatch: [], wBatch: [] },
+      { mode: "affine", bits: 4, groupSize: 32, transpose: true, xDType: "float16", scalesDType: "float16", biasesDType: "float16", M: 17, K: 2048, N: 230, xBatch: [], wBatch: [] },
+      { mode: "affine", bits: 6, groupSize: 128, transpose: true, xDType: "float32", scalesDType: "bfloat16", biasesDType: "float32", M: 8, K: 1536, N: 101, xBatch: [], wBatch: [] },
+      { mode: "nvfp4", bits: 4, groupSize: 16, transpose: true, xDType: "bfloat16", scalesDType: "float32", biasesDType: "float32", M: 24, K: 1024, N: 45, xBatch: [], wBatch: [] },
+      { mode: "mxfp8", bits: 8, groupSize: 32, transpose: true, xDType: "float32", scalesDType: "float32", biasesDType: "float32", M: 12, K: 768, N: 29, xBatch: [2, 1], wBatch: [3] },
       { mode: "affine", bits: 4, groupSize: 32, transpose: true, xDType: "bfloat16", scalesDType: "float32", biasesDType: "float16", M: 1, K: 1024, N: 75, xBatch: [], wBatch: [] },
       { mode: "affine", bits: 4, groupSize: 128, transpose: true, xDType: "float32", scalesDType: "float32", biasesDType: "float32", M: 1, K: 2048, N: 30, xBatch: [2], wBatch: [] },
       { mode: "affine", bits: 4, groupSize: 64, transpose: true, xDType: "float32", scalesDType: "float32", biasesDType: "float32", M: 70, K: 2048, N: 14, xBatch: [], wBatch: [] },
@@ -114,6 +120,14 @@ export function describeNativeConformance(label: string): void {
     ];
     test.each(large.map((spec, seed) => [specName(spec), spec, seed] as const))("large %s", async (_name, spec, seed) => {
       const { inputs, params } = randomCall(spec, 1000 + seed);
+      const verdict = await judge(inputs, params);
+      expect(verdict.failed, verdict.worst).toBe(0);
+    });
+
+    // Every kernel path of transpose=true on both kernel sets: matrix-vector (M = 1), small M
+    // (M = 2), and the panel path with tiles of one and of two vectors of rows.
+    test.each([1, 2, 5, 16, 64])("rounding drift M%i", async (M) => {
+      const { inputs, params } = driftCall(M, 4096, 20);
       const verdict = await judge(inputs, params);
       expect(verdict.failed, verdict.worst).toBe(0);
     });

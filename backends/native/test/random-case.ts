@@ -115,3 +115,29 @@ export function allFormats(): { mode: Mode; bits: number; groupSize: number }[] 
   }
   return formats;
 }
+
+/**
+ * Builds an affine 4-bit call whose float32 sums drift when summed in one long chain. Every ŵ
+ * is 1 (code 1, scale 1, bias 0), x[·, 0] is 1, and every other x is 2^−24·(1 + 2^−10), just
+ * above half a unit in the last place of 1. Added one by one to a running sum near 1, each term
+ * rounds up to a whole unit, so the error grows by about 2^−24 per term. After 4096 terms it is
+ * 2.4e−4, twenty times the factored form's budget at group size 64, while kernels that sum in
+ * shorter chains stay within it.
+ */
+export function driftCall(M: number, K: number, N: number): { inputs: QmmInputs; params: QmmParamsInput } {
+  const groupSize = 64;
+  const tiny = 2 ** -24 * (1 + 2 ** -10);
+  const xValues = Array.from({ length: M * K }, (_, i) => (i % K === 0 ? 1 : tiny));
+  const words = packCodes(new Array<number>(N * K).fill(1), 4, N, K);
+  const scaleShape = [N, K / groupSize];
+
+  return {
+    inputs: {
+      x: tensorFromNumbers("float32", [M, K], xValues),
+      w: { dtype: "uint32", shape: [N, K / 8], data: words },
+      scales: tensorFromNumbers("float32", scaleShape, new Array<number>(N * (K / groupSize)).fill(1)),
+      biases: tensorFromNumbers("float32", scaleShape, new Array<number>(N * (K / groupSize)).fill(0)),
+    },
+    params: { mode: "affine", transpose: true, groupSize, bits: 4 },
+  };
+}
