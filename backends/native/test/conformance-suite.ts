@@ -102,9 +102,10 @@ export function describeNativeConformance(label: string): void {
     });
 
     // Shapes that reach the thread pool, the matrix-vector kernel over long rows, the panel path
-    // with several K blocks, column chunks (224 columns on AVX-512, 96 on AVX2) and tiles, row
-    // tiles of one and two vectors, and row tails.
+    // with several K blocks, column chunks (224 or 96 columns on AVX-512, 96 on AVX2) and tiles,
+    // row tiles of one, two and four vectors, and row tails.
     const large: CaseSpec[] = [
+      { mode: "affine", bits: 4, groupSize: 64, transpose: true, xDType: "float32", scalesDType: "float32", biasesDType: "float32", M: 100, K: 512, N: 100, xBatch: [], wBatch: [] },
       { mode: "affine", bits: 4, groupSize: 64, transpose: true, xDType: "float32", scalesDType: "float32", biasesDType: "float32", M: 48, K: 4096, N: 31, xBatch: [], wBatch: [] },
       { mode: "affine", bits: 4, groupSize: 32, transpose: true, xDType: "float16", scalesDType: "float16", biasesDType: "float16", M: 17, K: 2048, N: 230, xBatch: [], wBatch: [] },
       { mode: "affine", bits: 6, groupSize: 128, transpose: true, xDType: "float32", scalesDType: "bfloat16", biasesDType: "float32", M: 8, K: 1536, N: 101, xBatch: [], wBatch: [] },
