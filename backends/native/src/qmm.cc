@@ -27,6 +27,7 @@ struct Runtime {
   std::string cpu_features;
   std::unique_ptr<ThreadPool> pool;
   std::vector<AlignedFloats> scratch;  // per pool thread
+  AlignedFloats transposed_x;          // x for the panel path, kept across calls to avoid page faults
 };
 
 bool cpu_has_avx512() {
@@ -192,21 +193,25 @@ std::vector<float> convert_floats(const void* data, FloatType type, int64_t firs
 }
 
 /**
- * Converts each x matrix to float32 and transposes it for the panel path: K rows (in
+ * Converts each x matrix to float32 and transposes it into `out` for the panel path: K rows (in
  * stored_column order) of `stride` floats, where the entries of rows m ≥ M are zero. Tasks of 16
  * rows of x convert their rows first, then write 64-byte runs of the output.
  */
-AlignedFloats transpose_x(const Problem& p, int64_t pair_block, int64_t stride, ThreadPool& pool) {
-  AlignedFloats out(static_cast<size_t>(p.x_matrix_count * p.K * stride), 0.0f);
+void transpose_x(const Problem& p, int64_t pair_block, int64_t stride, ThreadPool& pool, AlignedFloats& out) {
+  const size_t size = static_cast<size_t>(p.x_matrix_count * p.K * stride);
+  if (out.size() < size) out.resize(size);
+
   std::vector<int64_t> column(static_cast<size_t>(p.K));
   for (int64_t k = 0; k < p.K; ++k) column[static_cast<size_t>(k)] = stored_column(k, pair_block);
 
+  // The last task of each matrix also zeroes the padding rows M … stride − 1.
   constexpr int64_t kRows = 16;
   const int64_t row_blocks = (p.M + kRows - 1) / kRows;
   pool.parallel_for(p.x_matrix_count * row_blocks, [&](int64_t task, int) {
     const int64_t xm = task / row_blocks;
     const int64_t m0 = (task % row_blocks) * kRows;
     const int64_t rows = std::min(kRows, p.M - m0);
+    const int64_t written = m0 + rows == p.M ? stride - m0 : rows;
 
     const int64_t source = (xm * p.M + m0) * p.K;
     std::vector<float> converted;
@@ -220,9 +225,9 @@ AlignedFloats transpose_x(const Problem& p, int64_t pair_block, int64_t stride, 
     for (int64_t k = 0; k < p.K; ++k) {
       float* target = matrix + column[static_cast<size_t>(k)] * stride;
       for (int64_t r = 0; r < rows; ++r) target[r] = rows32[r * p.K + k];
+      for (int64_t r = rows; r < written; ++r) target[r] = 0.0f;
     }
   });
-  return out;
 }
 
 /**
@@ -246,12 +251,11 @@ bool run_kernels(const Problem& p, Runtime& rt) {
   std::vector<float> x_converted;
   const float* x32 = static_cast<const float*>(p.x);
   int64_t x_stride = p.K;
-  AlignedFloats xt;
   // Rows 4 KiB apart map to the same L1 cache sets; 16 floats of padding avoid that.
   int64_t xt_stride = round_up(padded_m, ks.lanes);
   if (xt_stride % 1024 == 0) xt_stride += 16;
   if (transposed_x) {
-    xt = transpose_x(p, pair_block, xt_stride, pool);
+    transpose_x(p, pair_block, xt_stride, pool, rt.transposed_x);
   } else if (p.x_type != FloatType::Float32 || padded_m != p.M || pair_block != 0) {
     if (p.M > 1 && p.K % 1024 == 0) x_stride = p.K + 16;
     x_converted = convert_x(p, padded_m, pair_block, x_stride);
@@ -314,7 +318,7 @@ bool run_kernels(const Problem& p, Runtime& rt) {
     a.x = x32 + xm * padded_m * x_stride;
     a.x_stride = x_stride;
     a.x_group_sums = group_sums.empty() ? nullptr : group_sums.data() + xm * padded_m * groups;
-    a.xt = xt.empty() ? nullptr : xt.data() + xm * p.K * xt_stride;
+    a.xt = transposed_x ? rt.transposed_x.data() + xm * p.K * xt_stride : nullptr;
     a.xt_stride = xt_stride;
     a.M = padded_m;
     a.K = p.K;
