@@ -3,6 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { buildErrorCases } from "../../../../vectors/generate/errors.ts";
+import { generateVectors } from "../../../../vectors/store/generate.ts";
 import { parseJsonReport } from "../../../report/json.ts";
 import { parseRunArguments, runCommand } from "../run.ts";
 
@@ -136,5 +138,21 @@ describe("qmm-conformance run", () => {
   it("missing vector folder exits 1", async () => {
     expect(await run(["--backend", "reference", "--vectors", join(folder, "absent")])).toBe(1);
     expect(output).toContain("Load failures:");
+  });
+
+  it("truncated vector file runs its intact cases", async () => {
+    const vectors = join(folder, "truncated-vectors");
+    await generateVectors({ dir: vectors, files: ["errors.msgpack"] });
+    const cached = join(vectors, ".cache", "errors.msgpack");
+    const bytes = await readFile(cached);
+    await writeFile(cached, bytes.subarray(0, bytes.length - 10));
+    const json = join(folder, "truncated.json");
+
+    expect(await run(["--backend", "reference", "--vectors", vectors, "--json", json])).toBe(1);
+    const report = parseJsonReport(await readFile(json, "utf8"));
+    expect(report.records).toHaveLength(buildErrorCases().length - 1);
+    expect(report.records.every((record) => record.status === "passed")).toBe(true);
+    expect(report.loadFailures.map((failure) => failure.code)).toEqual(["E_FILE_FORMAT", "E_HASH_MISMATCH"]);
+    expect(output).toMatch(/E_HASH_MISMATCH \[SPEC §14\.3\] at file: .* 1 are missing\. Run 'qmm-conformance vectors generate'/);
   });
 });
