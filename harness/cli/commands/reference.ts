@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { fail, formatIssue, QmmError } from "../../../spec/errors.ts";
 import type { QmmInputs, QmmParamsInput, Tensor } from "../../../spec/types.ts";
+import { checkNotAnInput } from "../../io/output-path.ts";
 import { readSafetensors, writeSafetensors } from "../../io/safetensors.ts";
 import type { Command } from "../command.ts";
 
@@ -25,7 +26,8 @@ parameters, as strings:
 
 Options:
   -o, --out PATH  where to write the output file (tensor y in the output dtype, with the input's
-                  __metadata__ copied); written atomically, so it never exists half-written
+                  __metadata__ copied); written atomically, so it never exists half-written.
+                  It must not be INPUT itself, nor a link to it
   -h, --help      show this text
 
 Exit codes: 0 success; 2 invalid input or usage, with one line on stderr giving the error
@@ -80,6 +82,8 @@ async function runReference(argv: readonly string[]): Promise<number> {
 }
 
 async function computeReference(input: string, out: string): Promise<void> {
+  await checkNotAnInput(out, "--out", [input]);
+
   const file = await readSafetensors(input);
   const inputs = inputsFromTensors(file.tensors, input);
   const params = paramsFromMetadata(file.metadata);

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { link, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -326,6 +326,33 @@ describe("reference command on invalid files", () => {
     const result = await runCli([input, "--out", output]);
     expect(result.exitCode).toBe(2);
     expect(await readFile(output, "utf8")).toBe("previous");
+  });
+
+  it("rejects an output path that is the input", async () => {
+    const sub = await mkdtemp(join(folder, "same-file-"));
+    const input = join(sub, "in.safetensors");
+    await python({ kind: "tensors", out: input, tensors: AFFINE });
+    const original = await readFile(input);
+    await symlink(input, join(sub, "symlink.safetensors"));
+    await link(input, join(sub, "hardlink.safetensors"));
+    const names = ["hardlink.safetensors", "in.safetensors", "symlink.safetensors"];
+
+    const outputs = [input, `${sub}/./in.safetensors`, join(sub, "symlink.safetensors"), join(sub, "hardlink.safetensors")];
+    for (const output of outputs) {
+      const result = await runCli([input, "--out", output]);
+      expect(result.exitCode, output).toBe(2);
+      expect(result.stdout).toBe("");
+
+      const lines = result.stderr.split("\n");
+      expect(lines, output).toHaveLength(1);
+      expect(lines[0]).toMatch(/^E_OUTPUT_PATH \[SPEC §14\.4\] at --out: /);
+      expect(lines[0]).toContain(`path=${output}`);
+      expect(lines[0]).toContain(`input=${input}`);
+      expect(lines[0]).toMatch(/choose another output path/i);
+
+      expect(await readFile(input)).toEqual(original);
+      expect((await readdir(sub)).sort()).toEqual(names);
+    }
   });
 
   it("reports a missing input file", async () => {
