@@ -4,7 +4,7 @@
  * names the option, the path and the reason.
  */
 import type { Stats } from "node:fs";
-import { realpath, stat } from "node:fs/promises";
+import { readdir, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fail } from "../../spec/errors.ts";
 import type { ErrorValue } from "../../spec/errors.ts";
@@ -24,6 +24,30 @@ export async function checkNotAnInput(path: string, option: string, inputs: read
     if (sameInode || targetReal === (await realPathOf(input))) {
       outputPathError(option, path, `${option} ${path} is the input file ${input}, and writing it would destroy the input. Choose another output path`, { input });
     }
+  }
+}
+
+/** Entry names a non-empty-folder error lists; the count covers the rest. */
+const LISTED_ENTRIES = 5;
+
+/**
+ * Rejects a bundle folder that exists and is not empty, or that is a file, because a bundle
+ * written there would mix with the files present or replace them. A missing folder is fine: the
+ * writer creates it.
+ */
+export async function checkEmptyFolder(path: string, option: string): Promise<void> {
+  const found = await statIfPresent(path);
+  if (found === undefined) return;
+
+  if (!found.isDirectory()) {
+    outputPathError(option, path, `${option} ${path} is a file, not a folder. Choose an empty or new folder`);
+  }
+
+  const entries = (await readdir(path)).sort();
+  if (entries.length > 0) {
+    const listed = entries.slice(0, LISTED_ENTRIES);
+    const count = entries.length === 1 ? "1 entry" : `${entries.length} entries`;
+    outputPathError(option, path, `${option} ${path} is not empty (${count}), and a bundle written there would mix with or replace them. Choose an empty or new folder`, { entries: listed, entryCount: entries.length });
   }
 }
 

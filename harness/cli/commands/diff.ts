@@ -14,6 +14,7 @@ import { diffCall, planCallBudget } from "../../bundle/diff-call.ts";
 import type { CallDiff } from "../../bundle/diff-call.ts";
 import { readCallFile, readResultFile } from "../../bundle/input-file.ts";
 import { writeBundle } from "../../bundle/write.ts";
+import { checkEmptyFolder } from "../../io/output-path.ts";
 import type { BundleContent } from "../../bundle/write.ts";
 import { formatNumber, renderFailure } from "../../diagnose/render.ts";
 import { resolveBackend } from "../../registry.ts";
@@ -36,7 +37,8 @@ Options:
       --variant NAME    judge with this numerics variant (${Object.keys(VARIANTS).join(", ")});
                         default: the backend's declared variant, or ${DEFAULT_AGAINST_VARIANT} with --against
       --bundle DIR      write a self-contained bundle of the case to DIR: input, exact output and
-                        budgets, the output under test, README and an MLX reproduction script
+                        budgets, the output under test, README and an MLX reproduction script.
+                        DIR must be empty or missing (it is created)
       --timeout SEC     seconds a worker backend may take before it is killed (default 120)
   -h, --help            show this text
 
@@ -117,6 +119,10 @@ function parseOptions(argv: readonly string[]): DiffOptions | number {
 }
 
 async function diff(options: DiffOptions): Promise<number> {
+  // The folder is checked again when the bundle is written; checking it first avoids running a
+  // backend for a bundle that cannot be written.
+  if (options.bundle !== undefined) await checkEmptyFolder(options.bundle, "--bundle");
+
   const call = await readCallFile(options.input);
   const caseId = `diff/${basename(options.input)}`;
 
