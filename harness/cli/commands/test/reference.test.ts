@@ -262,6 +262,7 @@ const INVALID_CASES: Record<string, InvalidCase> = {
   "invalid transpose": { code: "E_PARAM_INVALID", shows: ["value=yes", "key=transpose"], job: { tensors: AFFINE, metadata: { transpose: "yes" } } },
   "non-integer bits": { code: "E_PARAM_INVALID", shows: ["value=four"], job: { tensors: AFFINE, metadata: { bits: "four" } } },
   "bits 0": { code: "E_BITS_INVALID", shows: ["bits=0", "allowed=[2,3,4,5,6,8]"], job: { tensors: AFFINE, metadata: { bits: "0" } } },
+  "bits beyond 2^53": { code: "E_BITS_INVALID", shows: ["bits=18446744073709552000", "allowed=[2,3,4,5,6,8]"], job: { tensors: AFFINE, metadata: { bits: "18446744073709551616" } } },
   "group size 16": { code: "E_GROUP_SIZE_INVALID", shows: ["groupSize=16"], job: { tensors: AFFINE, metadata: { group_size: "16" } } },
   "missing biases": { code: "E_BIASES_REQUIRED", shows: ["mode=affine"], job: { tensors: [X64, W, SCALES] } },
   "float64 x": { code: "E_X_DTYPE", shows: ["xDType=float64"], job: { tensors: [{ ...X64, dtype: "F64" }, W, SCALES, BIASES] } },
