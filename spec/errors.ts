@@ -39,7 +39,7 @@ export const ERROR_CODES = {
   E_TOO_LARGE: { section: "§14.2", title: "a declared size is larger than the configured limit" },
   E_FILE_FORMAT: { section: "§14.1", title: "a file is truncated, corrupted or not of the expected format" },
   E_HASH_MISMATCH: { section: "§14.3", title: "a file's content does not match its recorded hash" },
-  E_OUTPUT_PATH: { section: "§14.4", title: "an output path names an input file, or a bundle folder is not empty" },
+  E_OUTPUT_PATH: { section: "§14.4", title: "an output path cannot take the output: an input file, a directory, a missing folder, a non-empty bundle folder, or a failed write" },
   E_FRAME: { section: "§13.2", title: "a worker frame is malformed" },
   E_PROTOCOL_VERSION: { section: "§13.3", title: "a worker speaks an unsupported protocol version" },
   E_UNSUPPORTED: { section: "§13.4", title: "a backend does not support this case" },

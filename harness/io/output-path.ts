@@ -1,20 +1,64 @@
 /**
  * Checks of the paths a command writes to (SPEC.md §14.4), run before any file is written, so a
  * rejected path leaves every file as it was. Each failure is a QmmError with E_OUTPUT_PATH that
- * names the option, the path and the reason.
+ * names the option, the path and the reason, and so is an error found only while writing.
  */
 import type { Stats } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { fail } from "../../spec/errors.ts";
+import { fail, QmmError, specIssue } from "../../spec/errors.ts";
 import type { ErrorValue } from "../../spec/errors.ts";
+
+/** The requirements {@link checkOutputFile} checks besides "not a directory". */
+export interface OutputFileRules {
+  /** Input files the path must not resolve to. */
+  readonly inputs?: readonly string[];
+  /** True when the writer creates a missing folder, so the folder need not exist yet. */
+  readonly createsFolder?: boolean;
+}
+
+/**
+ * Rejects an output file path that resolves to an input file, that names a directory, or, unless
+ * the writer creates folders, whose folder does not exist. `option` names the command-line option
+ * that gave the path, e.g. `--out`, for the message.
+ */
+export async function checkOutputFile(path: string, option: string, rules: OutputFileRules = {}): Promise<void> {
+  await checkNotAnInput(path, option, rules.inputs ?? []);
+
+  const found = await statIfPresent(path);
+  if (found?.isDirectory() === true) {
+    outputPathError(option, path, `${option} ${path} is a directory, but a file path is expected. Give the path of a file, for example one inside that directory`);
+  }
+  if (rules.createsFolder === true) return;
+
+  const folder = dirname(path);
+  const folderFound = await statIfPresent(folder);
+  if (folderFound === undefined) {
+    outputPathError(option, path, `the folder ${folder} of ${option} ${path} does not exist. Create it first, or choose a path in an existing folder`, { folder });
+  }
+  if (!folderFound.isDirectory()) {
+    outputPathError(option, path, `${folder} in ${option} ${path} is a file, not a folder. Choose a path in an existing folder`, { folder });
+  }
+}
+
+/**
+ * Turns an error of writing `path` into a QmmError with E_OUTPUT_PATH that carries the system's
+ * error code, so a failure found only while writing (a full disk, a missing permission) is
+ * reported like the checks above. A QmmError passes through unchanged.
+ */
+export function outputWriteError(option: string, path: string, error: unknown): QmmError {
+  if (error instanceof QmmError) return error;
+
+  const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+  const message = `cannot write ${option} ${path} (${reason}). Check that its folder exists and is writable and that the disk has space, or choose another path`;
+  return new QmmError(specIssue("E_OUTPUT_PATH", message, { option, path, reason }, [option]));
+}
 
 /**
  * Rejects an output file path that resolves to one of `inputs`: the same real path (after
  * symbolic links), or the same device and inode (a hard link) when both files exist.
- * `option` names the command-line option that gave the path, e.g. `--out`.
  */
-export async function checkNotAnInput(path: string, option: string, inputs: readonly string[]): Promise<void> {
+async function checkNotAnInput(path: string, option: string, inputs: readonly string[]): Promise<void> {
   const target = await statIfPresent(path);
   const targetReal = await realPathOf(path);
 

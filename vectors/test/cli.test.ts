@@ -82,6 +82,20 @@ describe("vectors command", () => {
     }
   });
 
+  it("rejects an export path that is a directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "qmm-vectors-export-"));
+    try {
+      await generateVectors({ dir, files: ["errors.msgpack"] });
+      const shown = await run(["show", "errors/E_RANK/w-rank1", "--dir", dir, "--export", dir]);
+      expect(shown.code).toBe(2);
+      expect(shown.stdout).toBe("");
+      expect(shown.stderr).toMatch(/^qmm-conformance vectors: E_OUTPUT_PATH \[SPEC §14\.4\] at --export: .*is a directory/);
+      expect(shown.stderr.trim().split("\n")).toHaveLength(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("reports an unknown case ID", async () => {
     const { code, stderr } = await run(["show", "affine/no/such/case", "--dir", join(tmpdir(), "qmm-no-vectors-here")]);
     expect(code).toBe(1);

@@ -14,7 +14,7 @@ import { diffCall, planCallBudget } from "../../bundle/diff-call.ts";
 import type { CallDiff } from "../../bundle/diff-call.ts";
 import { readCallFile, readResultFile } from "../../bundle/input-file.ts";
 import { writeBundle } from "../../bundle/write.ts";
-import { checkEmptyFolder } from "../../io/output-path.ts";
+import { checkEmptyFolder, outputWriteError } from "../../io/output-path.ts";
 import type { BundleContent } from "../../bundle/write.ts";
 import { formatNumber, renderFailure } from "../../diagnose/render.ts";
 import { resolveBackend } from "../../registry.ts";
@@ -192,7 +192,12 @@ async function writeBundleIfAsked(
     return;
   }
 
-  const files = await writeBundle(options.bundle, { ...base, ...result, plan });
+  let files: string[];
+  try {
+    files = await writeBundle(options.bundle, { ...base, ...result, plan });
+  } catch (error) {
+    throw outputWriteError("--bundle", options.bundle, error);
+  }
   process.stdout.write(`\nBundle written to ${options.bundle}: ${files.join(", ")}\n`);
 }
 

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { fail, formatIssue, QmmError } from "../../../spec/errors.ts";
 import type { QmmInputs, QmmParamsInput, Tensor } from "../../../spec/types.ts";
-import { checkNotAnInput } from "../../io/output-path.ts";
+import { checkOutputFile, outputWriteError } from "../../io/output-path.ts";
 import { readSafetensors, writeSafetensors } from "../../io/safetensors.ts";
 import type { Command } from "../command.ts";
 
@@ -27,7 +27,8 @@ parameters, as strings:
 Options:
   -o, --out PATH  where to write the output file (tensor y in the output dtype, with the input's
                   __metadata__ copied); written atomically, so it never exists half-written.
-                  It must not be INPUT itself, nor a link to it
+                  It must not be INPUT itself, nor a link to it, nor a directory, and
+                  its folder must exist
   -h, --help      show this text
 
 Exit codes: 0 success; 2 invalid input or usage, with one line on stderr giving the error
@@ -82,7 +83,7 @@ async function runReference(argv: readonly string[]): Promise<number> {
 }
 
 async function computeReference(input: string, out: string): Promise<void> {
-  await checkNotAnInput(out, "--out", [input]);
+  await checkOutputFile(out, "--out", { inputs: [input] });
 
   const file = await readSafetensors(input);
   const inputs = inputsFromTensors(file.tensors, input);
@@ -92,7 +93,11 @@ async function computeReference(input: string, out: string): Promise<void> {
   const { quantizedMatmul } = await import("../../../reference/matmul.ts");
   const result = quantizedMatmul(inputs, params);
 
-  await writeSafetensors(out, { y: result.y }, file.metadata);
+  try {
+    await writeSafetensors(out, { y: result.y }, file.metadata);
+  } catch (error) {
+    throw outputWriteError("--out", out, error);
+  }
 }
 
 /** Picks x, w, scales and biases out of the file, rejecting any other tensor name. */

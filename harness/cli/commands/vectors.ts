@@ -10,6 +10,7 @@ import type { CoverageReport, CoverageRow } from "../../../vectors/generate/cove
 import { VECTOR_FILES } from "../../../vectors/generate/files.ts";
 import { generateVectors, verifyVectors } from "../../../vectors/store/generate.ts";
 import { compilePattern } from "../../run/select.ts";
+import { checkOutputFile, outputWriteError } from "../../io/output-path.ts";
 import { writeSafetensors } from "../../io/safetensors.ts";
 import { tensorToNumbers } from "../../../reference/tensor.ts";
 import type { Tensor } from "../../../spec/types.ts";
@@ -227,6 +228,16 @@ function list(filter: string | undefined, suites: string[] | undefined): number 
 }
 
 async function show(id: string, dir: string | undefined, elements: number, exportPath: string | undefined): Promise<number> {
+  if (exportPath !== undefined) {
+    try {
+      await checkOutputFile(exportPath, "--export");
+    } catch (error) {
+      if (!(error instanceof QmmError)) throw error;
+      process.stderr.write(`qmm-conformance vectors: ${formatIssue(error.issue)}\n`);
+      return 2;
+    }
+  }
+
   let found: GoldenCase | undefined;
   for await (const item of loadSuites({ ...(dir === undefined ? {} : { dir }), filter: (candidate) => candidate === id })) {
     if (isLoadFailure(item)) {
@@ -242,7 +253,12 @@ async function show(id: string, dir: string | undefined, elements: number, expor
 
   process.stdout.write(renderCase(found, elements));
   if (exportPath !== undefined) {
-    await writeSafetensors(exportPath, tensorsOf(found), metadataOf(found));
+    try {
+      await writeSafetensors(exportPath, tensorsOf(found), metadataOf(found));
+    } catch (error) {
+      process.stderr.write(`qmm-conformance vectors: ${formatIssue(outputWriteError("--export", exportPath, error).issue)}\n`);
+      return 1;
+    }
     process.stdout.write(`wrote ${exportPath}\n`);
   }
   return 0;

@@ -1,4 +1,4 @@
-import { link, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -354,6 +354,39 @@ describe("reference command on invalid files", () => {
       expect(await readFile(input)).toEqual(original);
       expect((await readdir(sub)).sort()).toEqual(names);
     }
+  });
+
+  it("rejects an output path that is a directory", async () => {
+    const sub = await mkdtemp(join(folder, "directory-"));
+    const input = join(sub, "in.safetensors");
+    const output = join(sub, "out");
+    await python({ kind: "tensors", out: input, tensors: AFFINE });
+    await mkdir(output);
+
+    const result = await runCli([input, "--out", output]);
+    expect(result.exitCode).toBe(2);
+
+    const lines = result.stderr.split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^E_OUTPUT_PATH \[SPEC §14\.4\] at --out: .*is a directory/);
+    expect(lines[0]).toContain(`path=${output}`);
+    expect(lines[0]).not.toContain("EISDIR");
+    expect(await readdir(output)).toEqual([]);
+    expect((await readdir(sub)).sort()).toEqual(["in.safetensors", "out"]);
+  });
+
+  it("rejects an output path in a missing folder", async () => {
+    const sub = await mkdtemp(join(folder, "no-folder-"));
+    const input = join(sub, "in.safetensors");
+    const output = join(sub, "absent", "out.safetensors");
+    await python({ kind: "tensors", out: input, tensors: AFFINE });
+
+    const result = await runCli([input, "--out", output]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^E_OUTPUT_PATH \[SPEC §14\.4\] at --out: .*does not exist/);
+    expect(result.stderr).toContain(`folder=${join(sub, "absent")}`);
+    expect(await readdir(sub)).toEqual(["in.safetensors"]);
   });
 
   it("reports a missing input file", async () => {

@@ -1,5 +1,5 @@
 // The `run` command in-process, on the repository's vector store (errors suite: 42 small cases).
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -138,6 +138,17 @@ describe("qmm-conformance run", () => {
   it("missing vector folder exits 1", async () => {
     expect(await run(["--backend", "reference", "--vectors", join(folder, "absent")])).toBe(1);
     expect(output).toContain("Load failures:");
+  });
+
+  it("report path that is a directory exits 2 before the run", async () => {
+    const directory = join(folder, "report-directory");
+    await mkdir(directory);
+
+    expect(await run(["--backend", "reference", "--suite", "errors", "--json", directory])).toBe(2);
+    expect(output).toBe("");
+    expect(errors).toMatch(/^qmm-conformance run: E_OUTPUT_PATH \[SPEC §14\.4\] at --json: .*is a directory/);
+    expect(errors).not.toContain("EISDIR");
+    expect(await readdir(directory)).toEqual([]);
   });
 
   it("truncated vector file runs its intact cases", async () => {
