@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { Encoder, decodeMulti } from "@msgpack/msgpack";
-import { QmmError, specIssue } from "../../spec/errors.ts";
+import { QmmError, escapeControlCharacters, hasControlCharacters, specIssue } from "../../spec/errors.ts";
 import type { ErrorCode, SpecIssue } from "../../spec/errors.ts";
 import { specIssueFromZod } from "../../spec/schema.ts";
 import type { GoldenCase, LoadFailure } from "../case.ts";
@@ -146,6 +146,15 @@ function* decodeRecords(path: string, bytes: Uint8Array, filter: ((id: string) =
 
 function decodeOne(path: string, value: unknown, index: number, filter: ((id: string) => boolean) | undefined, limits: SizeLimits): GoldenCase | LoadFailure | undefined {
   const id = readableId(value);
+
+  // Checked before the filter, so an altered ID is reported whatever the selection. The failure
+  // carries the ID escaped, because reports print it.
+  if (id !== undefined && hasControlCharacters(id)) {
+    const shown = escapeControlCharacters(id);
+    const message = `case record ${index} in ${path} has the ID "${shown}" (control characters shown escaped), which no generated file contains. Regenerate the file with 'qmm-conformance vectors generate'`;
+    return failure(path, shown, "E_FILE_FORMAT", message, { id: shown }, ["cases", index, "id"]);
+  }
+
   if (id !== undefined && filter !== undefined && !filter(id)) return undefined;
 
   const parsed = caseRecordSchema.safeParse(value);

@@ -170,6 +170,19 @@ describe("vector file bad input", () => {
     expect(failures[0].issue.path).toContain("inputs");
   });
 
+  it("rejects a case ID with control characters", async () => {
+    const hostile = { ...encodeCase(cases[0]), id: "affine/\u001b[2J\u001b]0;x\u0007" };
+    const path = await writeRecords("control-id.msgpack", [hostile, encodeCase(cases[1])]);
+    const { cases: loaded, failures } = await collect(readVectorFile(path, { filter: (id) => id === cases[1].id }));
+
+    expect(loaded.map((c) => c.id)).toEqual([cases[1].id]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0].issue.code).toBe("E_FILE_FORMAT");
+    expect(failures[0].caseId).toBe("affine/\\x1b[2J\\x1b]0;x\\x07");
+    expect(failures[0].issue.path).toEqual(["cases", 0, "id"]);
+    expect(failures[0].issue.values.id).toBe("affine/\\x1b[2J\\x1b]0;x\\x07");
+  });
+
   it("reports a case count that differs from the header", async () => {
     const path = await writeRecords("count.msgpack", [encodeCase(cases[0])], 2);
     const { cases: loaded, failures } = await collect(readVectorFile(path));

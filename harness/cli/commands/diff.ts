@@ -5,7 +5,7 @@
  */
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { formatIssue, QmmError } from "../../../spec/errors.ts";
+import { escapeControlCharacters, formatIssue, QmmError } from "../../../spec/errors.ts";
 import type { QmmInputs, QmmParamsInput, Tensor } from "../../../spec/types.ts";
 import { VARIANTS, variantByName } from "../../../spec/variants.ts";
 import type { NumericsVariant } from "../../../spec/variants.ts";
@@ -73,7 +73,7 @@ async function runDiff(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${formatIssue(error.issue)}\n`);
       return 2;
     }
-    process.stderr.write(`qmm-conformance diff: failed: ${(error as Error).message}\n`);
+    process.stderr.write(`qmm-conformance diff: failed: ${escapeControlCharacters((error as Error).message)}\n`);
     return 1;
   }
 }

@@ -3,7 +3,7 @@
  * on the tensors of a safetensors file and writes the correctly rounded output `y`.
  */
 import { parseArgs } from "node:util";
-import { fail, formatIssue, QmmError } from "../../../spec/errors.ts";
+import { escapeControlCharacters, fail, formatIssue, QmmError } from "../../../spec/errors.ts";
 import type { QmmInputs, QmmParamsInput, Tensor } from "../../../spec/types.ts";
 import { checkOutputFile, outputWriteError } from "../../io/output-path.ts";
 import { readSafetensors, writeSafetensors } from "../../io/safetensors.ts";
@@ -144,8 +144,9 @@ function parseBoolean(key: string, text: string): boolean {
   fail("E_PARAM_INVALID", `metadata ${key} must be true, false, 1 or 0, got '${text}'`, { key, value: text }, ["metadata", key]);
 }
 
+/** Escapes line breaks and every other control character, so an error is one line that cannot drive the terminal. */
 function oneLine(text: string): string {
-  return text.replace(/\r?\n/g, "\\n");
+  return escapeControlCharacters(text);
 }
 
 function usageError(message: string): number {

@@ -21,7 +21,7 @@ import type { Shard } from "../../run/select.ts";
 import { countManifestCases, openCaseSource } from "../../run/source.ts";
 import type { RunReport } from "../../run/records.ts";
 import type { Command } from "../command.ts";
-import { formatIssue, QmmError } from "../../../spec/errors.ts";
+import { escapeControlCharacters, formatIssue, QmmError } from "../../../spec/errors.ts";
 import type { SpecIssue } from "../../../spec/errors.ts";
 import type { GoldenCase } from "../../../vectors/case.ts";
 
@@ -295,11 +295,11 @@ async function listCases(parsed: RunArguments): Promise<number> {
   for await (const item of openCaseSource({ suites: parsed.suites, filter: selected, ...(parsed.vectorsDir === undefined ? {} : { vectorsDir: parsed.vectorsDir }) })) {
     if ("kind" in item && item.kind === "load-failure") {
       loadFailures++;
-      process.stderr.write(`qmm-conformance run: ${item.file}: ${formatIssue(item.issue)}\n`);
+      process.stderr.write(`qmm-conformance run: ${escapeControlCharacters(item.file)}: ${formatIssue(item.issue)}\n`);
       continue;
     }
     const golden = item as GoldenCase;
-    if (selected(golden.id)) process.stdout.write(`${golden.suite} ${golden.id}\n`);
+    if (selected(golden.id)) process.stdout.write(`${escapeControlCharacters(`${golden.suite} ${golden.id}`)}\n`);
   }
   return loadFailures > 0 ? 1 : 0;
 }

@@ -3,7 +3,7 @@
  * (spec/FILES.md §14), shows what they cover, and prints or exports one case.
  */
 import { parseArgs } from "node:util";
-import { QmmError, formatIssue } from "../../../spec/errors.ts";
+import { QmmError, escapeControlCharacters, formatIssue } from "../../../spec/errors.ts";
 import { FLOAT_DTYPES, MODES, MODE_RULES } from "../../../spec/types.ts";
 import { coverageReport } from "../../../vectors/generate/coverage.ts";
 import type { CoverageReport, CoverageRow } from "../../../vectors/generate/coverage.ts";
@@ -247,7 +247,7 @@ async function show(id: string, dir: string | undefined, elements: number, expor
     found = item;
   }
   if (found === undefined) {
-    process.stderr.write(`qmm-conformance vectors: no case '${id}'. Run 'qmm-conformance vectors list --filter PATTERN' to find IDs.\n`);
+    process.stderr.write(`qmm-conformance vectors: no case '${escapeControlCharacters(id)}'. Run 'qmm-conformance vectors list --filter PATTERN' to find IDs.\n`);
     return 1;
   }
 
@@ -264,13 +264,16 @@ async function show(id: string, dir: string | undefined, elements: number, expor
   return 0;
 }
 
-/** Renders a case as text: parameters, tensors with their first values, and the expectation. */
+/**
+ * Renders a case as text: parameters, tensors with their first values, and the expectation. The
+ * ID, suite, tags and parameters come from the file, so their control characters are escaped.
+ */
 export function renderCase(golden: GoldenCase, elements: number): string {
   const lines = [
-    `id        ${golden.id}`,
-    `suite     ${golden.suite}${golden.exactTier === true ? " (exact tier: bit equality required)" : ""}`,
-    `tags      ${golden.tags.join(", ")}`,
-    `params    ${JSON.stringify(golden.params)}`,
+    `id        ${escapeControlCharacters(golden.id)}`,
+    `suite     ${escapeControlCharacters(golden.suite)}${golden.exactTier === true ? " (exact tier: bit equality required)" : ""}`,
+    `tags      ${escapeControlCharacters(golden.tags.join(", "))}`,
+    `params    ${escapeControlCharacters(JSON.stringify(golden.params))}`,
   ];
 
   for (const [name, tensor] of Object.entries(tensorsOf(golden))) {
