@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   E_TOO_LARGE: { section: "§14.2", title: "a declared size is larger than the configured limit" },
   E_FILE_FORMAT: { section: "§14.1", title: "a file is truncated, corrupted or not of the expected format" },
   E_HASH_MISMATCH: { section: "§14.3", title: "a file's content does not match its recorded hash" },
+  E_OUTPUT_PATH: { section: "§14.4", title: "an output path cannot take the output: an input file, a directory, a missing folder, a non-empty bundle folder, or a failed write" },
   E_FRAME: { section: "§13.2", title: "a worker frame is malformed" },
   E_PROTOCOL_VERSION: { section: "§13.3", title: "a worker speaks an unsupported protocol version" },
   E_UNSUPPORTED: { section: "§13.4", title: "a backend does not support this case" },
@@ -79,12 +80,46 @@ export function specIssue(
   return { code, section: ERROR_CODES[code].section, path, message, values };
 }
 
-/** Renders an issue as one line: code, section, message and the offending values. */
+/**
+ * Characters that move the cursor, change colours or reorder text when printed: the C0 and C1
+ * control characters, DEL, and the Unicode bidirectional formatting characters.
+ */
+const CONTROL_CHARACTER = /[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, "gu");
+
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/** Returns true when `text` contains a character that {@link escapeControlCharacters} escapes. */
+export function hasControlCharacters(text: string): boolean {
+  return CONTROL_CHARACTER.test(text);
+}
+
+/**
+ * Replaces each control or bidirectional formatting character with a visible escape (`\n`,
+ * `\x1b`, `\u202e`), except those in `keep`, so that text from a file or a worker cannot drive
+ * the terminal it is printed on. A backslash is left as it is, so `\x1b` in the output may also be
+ * those four characters in the input.
+ */
+export function escapeControlCharacters(text: string, keep = ""): string {
+  return text.replace(CONTROL_CHARACTERS, (character) => {
+    if (keep.includes(character)) return character;
+    const named = NAMED_ESCAPES[character];
+    if (named !== undefined) return named;
+
+    const code = character.codePointAt(0)!;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/**
+ * Renders an issue as one line: code, section, message and the offending values. Control
+ * characters, which a value read from a file may contain, are escaped.
+ */
 export function formatIssue(issue: SpecIssue): string {
   const shown = Object.entries(issue.values).map(([key, value]) => `${key}=${formatValue(value)}`);
   const where = issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
   const details = shown.length > 0 ? ` (${shown.join(", ")})` : "";
-  return `${issue.code} [SPEC ${issue.section}]${where}: ${issue.message}${details}`;
+  return escapeControlCharacters(`${issue.code} [SPEC ${issue.section}]${where}: ${issue.message}${details}`);
 }
 
 function formatValue(value: ErrorValue): string {

@@ -13,10 +13,15 @@ import type { DType, QmmParamsInput, Tensor, TensorData } from "./types.ts";
 export const dtypeSchema = z.enum(DTYPES);
 
 /**
- * An optional integer parameter. Any safe integer passes here, so that 0 or −4 reach the mode's
- * allowed set and fail there with E_BITS_INVALID or E_GROUP_SIZE_INVALID (SPEC.md §2.2).
+ * An optional integer parameter. Any integer passes here, including 0, −4 and 2^60, so that it
+ * reaches the mode's allowed set and fails there with E_BITS_INVALID or E_GROUP_SIZE_INVALID
+ * (SPEC.md §2.2). zod's `z.int()` would reject integers beyond 2^53 as a type error.
  */
-const optionalIntegerSchema = z.int().nullable().optional();
+const optionalIntegerSchema = z
+  .number()
+  .refine((value) => Number.isInteger(value))
+  .nullable()
+  .optional();
 
 /**
  * The parameters as a caller writes them (SPEC.md §2.3). Unknown keys are rejected, because a
@@ -95,11 +100,61 @@ export function specIssueFromZod(error: z.ZodError, code: ErrorCode, basePath: r
   return specIssue(code, `${path.join(".")}: ${detail}`, values, path);
 }
 
+/** The type each parameter takes (SPEC.md §2.3), in the words of an error message. */
+const PARAM_EXPECTED: Readonly<Record<keyof QmmParamsInput, string>> = {
+  mode: "a string",
+  transpose: "a boolean",
+  groupSize: "an integer or null",
+  bits: "an integer or null",
+};
+
 /** Parses call parameters, throwing a QmmError with E_PARAM_INVALID on a wrong type or key (§9.1 step 1). */
 export function parseParamsInput(value: unknown): QmmParamsInput {
-  const result = paramsInputSchema.safeParse(value ?? {});
-  if (!result.success) throw new QmmError(specIssueFromZod(result.error, "E_PARAM_INVALID", ["params"]));
+  const input = value ?? {};
+  const result = paramsInputSchema.safeParse(input);
+  if (!result.success) throw new QmmError(paramsIssue(result.error, input));
   return result.data;
+}
+
+/**
+ * Renders the first problem of a parameter object as an E_PARAM_INVALID issue that names the key,
+ * shows the offending value and states the type the key takes.
+ */
+function paramsIssue(error: z.ZodError, input: unknown): SpecIssue {
+  const first = error.issues[0];
+  const known = Object.keys(PARAM_EXPECTED).join(", ");
+
+  if (first?.code === "unrecognized_keys") {
+    const message = `unknown parameter ${first.keys.join(", ")}. The parameters are ${known}`;
+    return specIssue("E_PARAM_INVALID", message, { unknownKeys: first.keys, known: Object.keys(PARAM_EXPECTED) }, ["params"]);
+  }
+
+  const key = first?.path[0];
+  if (typeof key !== "string" || !Object.hasOwn(PARAM_EXPECTED, key) || input === null || typeof input !== "object") {
+    const message = `params must be an object with the keys ${known}, got ${describeValue(input)}`;
+    return specIssue("E_PARAM_INVALID", message, { value: errorValueOf(input) }, ["params"]);
+  }
+
+  const expected = PARAM_EXPECTED[key as keyof QmmParamsInput];
+  const offending = (input as Record<string, unknown>)[key];
+  const message = `${key} must be ${expected}, got ${describeValue(offending)}. Pass ${expected}, or leave it out for the default`;
+  return specIssue("E_PARAM_INVALID", message, { key, value: errorValueOf(offending), expected }, ["params", key]);
+}
+
+/** Formats a value for a message: numbers, booleans and null as written, strings in JSON quotes. */
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  return `a ${typeof value}`;
+}
+
+/** Converts the offending value for `SpecIssue.values`: numbers, booleans and null stay, anything else becomes its description. */
+function errorValueOf(value: unknown): ErrorValue {
+  if (typeof value === "number" || typeof value === "boolean" || value === null) return value;
+  return describeValue(value);
 }
 
 /** Parses one tensor, throwing a QmmError with E_DATA_LENGTH when it is malformed (§9.1 step 0). */

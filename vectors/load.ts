@@ -25,7 +25,10 @@ export interface LoadSuitesOptions {
    * true for the repository's vectors folder (whether or not `dir` names it) and false otherwise.
    */
   readonly regenerate?: boolean;
-  /** Checks each file against the manifest's SHA-256 (default true). */
+  /**
+   * Checks each file against the manifest's SHA-256 (default true). Of a file that differs, only
+   * the cases whose manifest digests still match are loaded.
+   */
   readonly verifyHashes?: boolean;
   readonly limits?: SizeLimits;
   /** Called after a cache file was rebuilt, with its path and the build time in seconds. */
@@ -74,7 +77,7 @@ export async function* loadSuites(options: LoadSuitesOptions = {}): AsyncIterabl
     }
 
     yield* readVectorFile(path, {
-      ...(options.verifyHashes === false ? {} : { sha256: entry.sha256 }),
+      ...(options.verifyHashes === false ? {} : { sha256: entry.sha256, ...(entry.caseDigests === undefined ? {} : { caseDigests: entry.caseDigests }) }),
       ...(options.filter === undefined ? {} : { filter: options.filter }),
       limits: options.limits ?? DEFAULT_LIMITS,
     });

@@ -10,6 +10,7 @@ import type { ExactResult } from "../../reference/result.ts";
 import type { QmmInputs, Tensor } from "../../spec/types.ts";
 import type { NumericsVariant } from "../../spec/variants.ts";
 import type { BudgetPlan } from "../budget/plan.ts";
+import { checkEmptyFolder } from "../io/output-path.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
 import { renderFailure } from "../diagnose/render.ts";
 import { elementBounds } from "./diff-call.ts";
@@ -34,8 +35,13 @@ export interface BundleContent {
   readonly outcome?: string;
 }
 
-/** Writes the bundle into `dir` (created if missing) and returns the file names written. */
+/**
+ * Writes the bundle into `dir` (created if missing) and returns the file names written. Throws
+ * E_OUTPUT_PATH, before it writes anything, when `dir` is a file or a folder that is not empty.
+ */
 export async function writeBundle(dir: string, content: BundleContent): Promise<string[]> {
+  await checkEmptyFolder(dir, "--bundle");
+
   await mkdir(dir, { recursive: true });
   const { exact } = content;
   const written: string[] = [];

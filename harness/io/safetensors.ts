@@ -11,6 +11,8 @@ import { basename, dirname, join } from "node:path";
 import { fail } from "../../spec/errors.ts";
 import type { ErrorValue } from "../../spec/errors.ts";
 import { elementCount, parseTensor } from "../../spec/schema.ts";
+import { findDuplicateKey } from "./json-keys.ts";
+import type { DuplicateKey } from "./json-keys.ts";
 import { TENSOR_DATA_CONSTRUCTORS } from "../../spec/types.ts";
 import type { DType, Tensor, TensorData } from "../../spec/types.ts";
 
@@ -191,7 +193,6 @@ function parseHeaderJson(headerBytes: Uint8Array, fileName: string): Record<stri
     formatError(fileName, ["header"], "the header is not valid UTF-8", {});
   }
 
-  // NOTE: JSON.parse keeps the last of duplicate keys, so a header naming a tensor twice is not rejected.
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -202,7 +203,26 @@ function parseHeaderJson(headerBytes: Uint8Array, fileName: string): Record<stri
   if (header === null || typeof header !== "object" || Array.isArray(header)) {
     formatError(fileName, ["header"], "the header must be a JSON object", {});
   }
+
+  // JSON.parse keeps the last of two equal keys, and RFC 8259 §4 lets other readers fail or keep
+  // every pair, so a repeated key makes the file ambiguous and is rejected.
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) rejectDuplicateKey(fileName, duplicate);
   return header as Record<string, unknown>;
+}
+
+function rejectDuplicateKey(fileName: string, duplicate: DuplicateKey): never {
+  const { key, path } = duplicate;
+  const field = ["header", ...path.map(String), key];
+  const object = ["header", ...path].join(".");
+
+  let message: string;
+  if (path.length === 0 && key !== METADATA_KEY) {
+    message = `the header names tensor ${key} twice, and JSON readers differ in which entry they keep. Write the file again with each tensor once`;
+  } else {
+    message = `the key ${key} appears twice in ${object}, and JSON readers differ in which value they keep. Write the file again with each key once`;
+  }
+  formatError(fileName, field, message, { key, object });
 }
 
 function readHeaderEntries(header: Record<string, unknown>, fileName: string): { entries: HeaderEntry[]; metadata: Record<string, string> } {

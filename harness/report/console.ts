@@ -1,7 +1,9 @@
 /**
  * The console report: backends, the table of backends × suites, load failures, the located diff
- * of each failure with its rerun line, and a closing hint.
+ * of each failure with its rerun line, and a closing hint. Text from files and workers (case IDs,
+ * messages, stderr) may contain control characters, so every line is printed with them escaped.
  */
+import { escapeControlCharacters } from "../../spec/errors.ts";
 import { formatIssueLine } from "./issue.ts";
 import { formatBudgetRatio, renderTable } from "../diagnose/render.ts";
 import type { CaseRecord, RunReport } from "../run/records.ts";
@@ -18,7 +20,7 @@ export function renderConsole(report: RunReport): string {
   const sections = [renderBackends(report), renderSummary(report)];
 
   if (report.loadFailures.length > 0) {
-    sections.push(["Load failures:", ...report.loadFailures.map((failure) => `  ${formatIssueLine(failure)}`)].join("\n"));
+    sections.push(["Load failures:", ...report.loadFailures.map((failure) => line(`  ${formatIssueLine(failure)}`))].join("\n"));
   }
 
   const failures = report.records.filter((record) => record.status === "failed" || record.status === "crashed" || record.status === "timeout");
@@ -29,14 +31,21 @@ export function renderConsole(report: RunReport): string {
 
   const unexpected = report.records.filter((record) => record.status === "unexpected-pass");
   if (unexpected.length > 0) {
-    sections.push(["Unexpected passes:", ...unexpected.map((record) => `  ${record.backend} · ${record.caseId}: ${record.reason ?? ""}`)].join("\n"));
+    sections.push(["Unexpected passes:", ...unexpected.map((record) => line(`  ${record.backend} · ${record.caseId}: ${record.reason ?? ""}`))].join("\n"));
   }
 
   sections.push(renderVerdict(report, failures.length));
 
   const hints = nextSteps(report);
-  if (hints.length > 0) sections.push(hints.map((hint) => `Hint: ${hint}`).join("\n"));
-  return `${sections.join("\n\n")}\n`;
+  if (hints.length > 0) sections.push(hints.map((hint) => line(`Hint: ${hint}`)).join("\n"));
+
+  // Every line was escaped where it was built; this pass catches any text a section missed.
+  return escapeControlCharacters(`${sections.join("\n\n")}\n`, "\n");
+}
+
+/** Escapes every control character of one output line, a line break included, so text cannot start a line of its own. */
+function line(text: string): string {
+  return escapeControlCharacters(text);
 }
 
 function renderBackends(report: RunReport): string {
@@ -45,11 +54,11 @@ function renderBackends(report: RunReport): string {
       const known = backend.knownDivergences > 0 ? `, ${backend.knownDivergences} known-divergence entries` : "";
       const details = Object.entries(backend.details ?? {}).map(([key, value]) => `${key}=${value}`);
       const detailText = details.length > 0 ? ` (${details.join(", ")})` : "";
-      return `  ${backend.name}: ${backend.version}, variant ${backend.variant}${known}${detailText}`;
+      return line(`  ${backend.name}: ${backend.version}, variant ${backend.variant}${known}${detailText}`);
     }
     const required = backend.required ? " (required)" : "";
     const fix = backend.fix ? ` Fix: ${backend.fix}` : "";
-    return `  ${backend.name}: unavailable${required}: ${backend.reason}.${fix}`;
+    return line(`  ${backend.name}: unavailable${required}: ${backend.reason}.${fix}`);
   });
   return ["Backends:", ...lines].join("\n");
 }
@@ -62,8 +71,8 @@ function renderSummary(report: RunReport): string {
     const failed = row.failed + row.crashed + row.timeout;
     const extra = [row.crashed > 0 ? `${row.crashed} crashed` : "", row.timeout > 0 ? `${row.timeout} timed out` : ""].filter(Boolean).join(", ");
     return [
-      row.backend,
-      row.suite,
+      line(row.backend),
+      line(row.suite),
       String(row.passed + row.unexpectedPass),
       extra ? `${failed} (${extra})` : String(failed),
       String(row.unsupported),
@@ -84,7 +93,7 @@ function renderInconclusive(records: readonly CaseRecord[]): string {
   for (const [backend, list] of byBackend) {
     const shown = list.slice(0, 5).map((record) => record.caseId);
     const more = list.length > shown.length ? ` and ${list.length - shown.length} more` : "";
-    lines.push(`  ${backend}: ${list.length} cases, e.g. ${shown.join(", ")}${more}`);
+    lines.push(line(`  ${backend}: ${list.length} cases, e.g. ${shown.join(", ")}${more}`));
   }
   return lines.join("\n");
 }
@@ -93,11 +102,12 @@ function renderFailures(failures: readonly CaseRecord[]): string {
   const shown = failures.slice(0, MAX_DETAILED_FAILURES);
   const blocks = shown.map((record) => {
     const status = record.status === "failed" ? "FAIL" : record.status.toUpperCase();
-    return [`${status} ${record.backend} · ${record.caseId}`, indent(record.text ?? ""), `  Rerun: ${record.rerun ?? ""}`].join("\n");
+    const text = escapeControlCharacters(record.text ?? "", "\n");
+    return [line(`${status} ${record.backend} · ${record.caseId}`), indent(text), line(`  Rerun: ${record.rerun ?? ""}`)].join("\n");
   });
 
   if (failures.length > shown.length) {
-    const rest = failures.slice(shown.length, shown.length + MAX_LISTED_FAILURES).map((record) => `  ${record.backend} · ${record.caseId}`);
+    const rest = failures.slice(shown.length, shown.length + MAX_LISTED_FAILURES).map((record) => line(`  ${record.backend} · ${record.caseId}`));
     const unlisted = failures.length - shown.length - rest.length;
     if (unlisted > 0) rest.push(`  and ${unlisted} more`);
     blocks.push([`${failures.length - shown.length} more failures (the JSON, JUnit and HTML reports show every one in full):`, ...rest].join("\n"));

@@ -2,14 +2,24 @@
  * The HTML report: one self-contained file (inline CSS, no scripts or external assets) with the
  * backends, the summary table, load failures and every failure with its located diff.
  */
+import { escapeControlCharacters } from "../../spec/errors.ts";
 import { formatBudgetRatio } from "../diagnose/render.ts";
 import type { CaseRecord, RunReport } from "../run/records.ts";
 import { nextSteps } from "./hint.ts";
 import { formatIssueLine } from "./issue.ts";
 
-/** Escapes text for HTML content and quoted attribute values. */
+/**
+ * Escapes text for HTML content and quoted attribute values. Control and bidirectional formatting
+ * characters other than tab and line break become visible escapes such as `\x1b`, because a
+ * browser would hide them or reorder the text around them.
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  return escapeControlCharacters(text, "\t\n")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
 }
 
 const STYLE = `

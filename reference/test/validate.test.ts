@@ -201,6 +201,24 @@ describe("resolveCall step 0 and 1", () => {
     }
   });
 
+  it("shows the offending parameter value", () => {
+    const cases: [Record<string, unknown>, string, string | number | null][] = [
+      [{ bits: 4.5 }, "4.5", 4.5],
+      [{ bits: Number.NaN }, "NaN", Number.NaN],
+      [{ bits: Number.POSITIVE_INFINITY }, "Infinity", Number.POSITIVE_INFINITY],
+      [{ groupSize: "64" }, '"64"', '"64"'],
+      [{ transpose: "false" }, '"false"', '"false"'],
+      [{ mode: 4 }, "4", 4],
+      [{ mode: null }, "null", null],
+    ];
+    for (const [params, shown, value] of cases) {
+      const issue = expectCode(affine.inputs, params as QmmParamsInput, "E_PARAM_INVALID");
+      expect(issue.values.value, shown).toEqual(value);
+      expect(issue.message, shown).toContain(`got ${shown}`);
+      expect(issue.message, shown).not.toMatch(/Invalid input|expected .* received/);
+    }
+  });
+
   it("treats missing parameters as defaults", () => {
     for (const params of [undefined, null]) {
       const call = resolveCall(affine.inputs, params as unknown as QmmParamsInput);
@@ -254,6 +272,19 @@ describe("resolveCall steps 2 to 6", () => {
     const { inputs, params } = validCase(mode);
     const issue = expectCode({ ...inputs, biases: tensor("float32", [3, 1]) }, params, "E_BIASES_FORBIDDEN");
     expect(issue.values.mode).toBe(mode);
+  });
+
+  it("rejects integers beyond 2^53 with the step 4 codes", () => {
+    for (const bits of [2 ** 60, -(2 ** 60), 1e300]) {
+      const issue = expectCode(affine.inputs, { bits }, "E_BITS_INVALID");
+      expect(issue.values.bits).toBe(bits);
+      expect(issue.values.allowed).toEqual([2, 3, 4, 5, 6, 8]);
+      expect(issue.path).toEqual(["params", "bits"]);
+    }
+
+    const issue = expectCode(affine.inputs, { groupSize: 2 ** 53 }, "E_GROUP_SIZE_INVALID");
+    expect(issue.values.groupSize).toBe(2 ** 53);
+    expect(expectCode(affine.inputs, { mode: "int4", bits: 2 ** 60 }, "E_MODE_INVALID").values.mode).toBe("int4");
   });
 
   it("rejects group sizes outside the mode's set", () => {

@@ -17,7 +17,7 @@ function thrown(action: () => unknown): QmmError {
 
 describe("paramsInputSchema", () => {
   it("accepts every documented form", () => {
-    const forms = [{}, { mode: "nvfp4" }, { transpose: false }, { groupSize: null, bits: null }, { groupSize: 64, bits: 4 }, { bits: 0 }, { bits: -3 }];
+    const forms = [{}, { mode: "nvfp4" }, { transpose: false }, { groupSize: null, bits: null }, { groupSize: 64, bits: 4 }, { bits: 0 }, { bits: -3 }, { bits: 2 ** 60 }];
     for (const form of forms) expect(paramsInputSchema.safeParse(form).success, JSON.stringify(form)).toBe(true);
   });
 
@@ -37,7 +37,9 @@ describe("parseParamsInput", () => {
     expect(error.code).toBe("E_PARAM_INVALID");
     expect(error.issue.section).toBe(ERROR_CODES.E_PARAM_INVALID.section);
     expect(error.issue.path).toEqual(["params", "groupSize"]);
-    expect(error.issue.values.expected).toBe("number");
+    expect(error.issue.values.expected).toBe("an integer or null");
+    expect(error.issue.values.value).toBe('"64"');
+    expect(error.message).toContain('groupSize must be an integer or null, got "64"');
   });
 });
 

@@ -1,17 +1,21 @@
 /**
  * Writing and reading vector files (spec/FILES.md §14.1). A file is a MessagePack stream: a header
  * object, then one object per case. Reading goes case by case, so a damaged record costs only that
- * case, and a truncated file still yields every case before the damage.
+ * case, and a truncated file still yields every case before the damage. That holds for a file whose
+ * SHA-256 differs from the manifest too, as long as the manifest has per-case digests to check each
+ * case against (./salvage.ts).
  */
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { Encoder, decodeMulti } from "@msgpack/msgpack";
-import { QmmError, specIssue } from "../../spec/errors.ts";
+import { QmmError, escapeControlCharacters, hasControlCharacters, specIssue } from "../../spec/errors.ts";
 import type { ErrorCode, SpecIssue } from "../../spec/errors.ts";
 import { specIssueFromZod } from "../../spec/schema.ts";
 import type { GoldenCase, LoadFailure } from "../case.ts";
 import { DEFAULT_LIMITS, decodeCase, encodeCase } from "./codec.ts";
 import type { SizeLimits } from "./codec.ts";
+import type { CaseDigest } from "./digest.ts";
+import { canCheckCases, keepMatchingCases } from "./salvage.ts";
 import { VECTOR_FILE_FORMAT, VECTOR_FILE_VERSION, caseRecordSchema, headerRecordSchema } from "./schema.ts";
 
 /** Returns the lowercase hex SHA-256 of `bytes`. */
@@ -37,8 +41,13 @@ export function encodeVectorFile(suite: string, name: string, cases: readonly Go
 
 /** Options of {@link readVectorFile}. */
 export interface ReadOptions {
-  /** The SHA-256 the manifest records. A mismatch rejects the whole file with E_HASH_MISMATCH. */
+  /**
+   * The SHA-256 the manifest records. On a mismatch only the cases that match `caseDigests` are
+   * loaded, and without complete case digests the whole file is rejected with E_HASH_MISMATCH.
+   */
   readonly sha256?: string;
+  /** The manifest's per-case digests, to keep the intact cases of a file whose SHA-256 differs. */
+  readonly caseDigests?: Readonly<Record<string, CaseDigest>>;
   /** Keeps only the cases whose ID passes, and skips decoding the others. */
   readonly filter?: (id: string) => boolean;
   readonly limits?: SizeLimits;
@@ -46,8 +55,8 @@ export interface ReadOptions {
 
 /**
  * Reads one vector file and yields its cases, and a LoadFailure for each problem: a missing or
- * oversized file, a hash mismatch, a damaged header or record, or a case count that differs from
- * the header. Bad file content never throws.
+ * oversized file, a hash mismatch, a damaged header or record, a case that differs from its
+ * manifest digests, or a case count that differs from the header. Bad file content never throws.
  */
 export async function* readVectorFile(path: string, options: ReadOptions = {}): AsyncGenerator<GoldenCase | LoadFailure> {
   const limits = options.limits ?? DEFAULT_LIMITS;
@@ -59,15 +68,20 @@ export async function* readVectorFile(path: string, options: ReadOptions = {}): 
   }
   const bytes = loaded.bytes;
 
-  if (options.sha256 !== undefined) {
-    const actual = sha256Hex(bytes);
-    if (actual !== options.sha256) {
-      yield failure(path, undefined, "E_HASH_MISMATCH", `SHA-256 of ${path} is ${actual} but the manifest records ${options.sha256}; the file was altered or is stale. Run 'qmm-conformance vectors generate' to rebuild it`, { expected: options.sha256, actual }, ["file"]);
-      return;
-    }
+  const actual = options.sha256 === undefined ? undefined : sha256Hex(bytes);
+  if (options.sha256 === undefined || actual === options.sha256) {
+    yield* decodeRecords(path, bytes, options.filter, limits);
+    return;
   }
 
-  yield* decodeRecords(path, bytes, options.filter, limits);
+  if (options.caseDigests === undefined || !canCheckCases(options.caseDigests)) {
+    const message = `SHA-256 of ${path} is ${actual} but the manifest records ${options.sha256}, and the manifest has no case digests for all four parts, so no case can be checked on its own and the whole file is rejected. Run 'qmm-conformance vectors generate' to rebuild it`;
+    yield failure(path, undefined, "E_HASH_MISMATCH", message, { expected: options.sha256, actual: actual! }, ["file"]);
+    return;
+  }
+
+  const mismatch = { path, expected: options.sha256, actual: actual! };
+  yield* keepMatchingCases(decodeRecords(path, bytes, options.filter, limits), mismatch, options.caseDigests, options.filter);
 }
 
 async function readWholeFile(path: string, limits: SizeLimits): Promise<{ bytes: Uint8Array } | LoadFailure> {
@@ -132,6 +146,15 @@ function* decodeRecords(path: string, bytes: Uint8Array, filter: ((id: string) =
 
 function decodeOne(path: string, value: unknown, index: number, filter: ((id: string) => boolean) | undefined, limits: SizeLimits): GoldenCase | LoadFailure | undefined {
   const id = readableId(value);
+
+  // Checked before the filter, so an altered ID is reported whatever the selection. The failure
+  // carries the ID escaped, because reports print it.
+  if (id !== undefined && hasControlCharacters(id)) {
+    const shown = escapeControlCharacters(id);
+    const message = `case record ${index} in ${path} has the ID "${shown}" (control characters shown escaped), which no generated file contains. Regenerate the file with 'qmm-conformance vectors generate'`;
+    return failure(path, shown, "E_FILE_FORMAT", message, { id: shown }, ["cases", index, "id"]);
+  }
+
   if (id !== undefined && filter !== undefined && !filter(id)) return undefined;
 
   const parsed = caseRecordSchema.safeParse(value);

@@ -34,7 +34,7 @@ export function generateFile(spec: VectorFileSpec): GeneratedFile {
   }
 
   const bytes = encodeVectorFile(spec.suite, spec.name, cases);
-  const caseDigests = Object.fromEntries(cases.map((golden) => [golden.id, [...digestCase(golden)] as [string, string, string]]));
+  const caseDigests = Object.fromEntries(cases.map((golden) => [golden.id, [...digestCase(golden)] as [string, string, string, string]]));
   const entry: ManifestFile = { name: spec.name, suite: spec.suite, path: `${CACHE_FOLDER}/${spec.name}`, cases: cases.length, bytes: bytes.length, sha256: sha256Hex(bytes), caseDigests };
   return { entry, bytes, seconds: (performance.now() - started) / 1000 };
 }

@@ -57,8 +57,11 @@ export const manifestSchema = z.strictObject({
       cases: z.int().nonnegative(),
       bytes: z.int().nonnegative(),
       sha256: sha256Schema,
-      /** Per case: short hashes of the inputs, the expected y or code, and the exact and condition data. */
-      caseDigests: z.record(z.string(), z.tuple([z.string(), z.string(), z.string()])).optional(),
+      /**
+       * Per case: short hashes of the inputs, the expected y or code, the exact and condition data,
+       * and the ID, suite and tags. Manifests written before the fourth hash existed lack it.
+       */
+      caseDigests: z.record(z.string(), z.tuple([z.string(), z.string(), z.string(), z.string().optional()])).optional(),
     }),
   ),
 });

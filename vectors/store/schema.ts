@@ -4,7 +4,7 @@
  * ./codec.ts checks their sizes and turns them into typed arrays.
  */
 import { z } from "zod";
-import { isErrorCode } from "../../spec/errors.ts";
+import { hasControlCharacters, isErrorCode } from "../../spec/errors.ts";
 import { DTYPES } from "../../spec/types.ts";
 
 /** The `format` string of every vector file header. */
@@ -54,7 +54,10 @@ export const expectationRecordSchema = z.discriminatedUnion("kind", [
  * parameters on purpose (a string `bits`, an unknown key).
  */
 export const caseRecordSchema = z.strictObject({
-  id: z.string().min(1),
+  id: z
+    .string()
+    .min(1)
+    .refine((id) => !hasControlCharacters(id), { message: "a case ID must not contain control or bidirectional formatting characters" }),
   suite: z.string().min(1),
   tags: z.array(z.string()),
   exactTier: z.boolean(),

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { vectorsCommand } from "../../harness/cli/commands/vectors.ts";
+import { renderCase, vectorsCommand } from "../../harness/cli/commands/vectors.ts";
+import { hasControlCharacters } from "../../spec/errors.ts";
 import { paramsFromMetadata } from "../../harness/cli/commands/reference.ts";
 import { readSafetensors } from "../../harness/io/safetensors.ts";
 import { quantizedMatmul } from "../../reference/matmul.ts";
@@ -80,6 +81,30 @@ describe("vectors command", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("rejects an export path that is a directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "qmm-vectors-export-"));
+    try {
+      await generateVectors({ dir, files: ["errors.msgpack"] });
+      const shown = await run(["show", "errors/E_RANK/w-rank1", "--dir", dir, "--export", dir]);
+      expect(shown.code).toBe(2);
+      expect(shown.stdout).toBe("");
+      expect(shown.stderr).toMatch(/^qmm-conformance vectors: E_OUTPUT_PATH \[SPEC §14\.4\] at --export: .*is a directory/);
+      expect(shown.stderr.trim().split("\n")).toHaveLength(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("escapes control characters of a shown case", () => {
+    const golden = buildRecipe(generatedRecipes()[0]);
+    const text = renderCase({ ...golden, id: "a\u001b[2Jb", tags: ["t\u001b]0;x\u0007"], params: { ...golden.params, mode: "affine\u009b" } }, 2);
+
+    expect(hasControlCharacters(text.replaceAll("\n", ""))).toBe(false);
+    expect(text).toContain("id        a\\x1b[2Jb");
+    expect(text).toContain("t\\x1b]0;x\\x07");
+    expect(text).toContain("affine\\x9b");
   });
 
   it("reports an unknown case ID", async () => {

@@ -170,6 +170,19 @@ describe("vector file bad input", () => {
     expect(failures[0].issue.path).toContain("inputs");
   });
 
+  it("rejects a case ID with control characters", async () => {
+    const hostile = { ...encodeCase(cases[0]), id: "affine/\u001b[2J\u001b]0;x\u0007" };
+    const path = await writeRecords("control-id.msgpack", [hostile, encodeCase(cases[1])]);
+    const { cases: loaded, failures } = await collect(readVectorFile(path, { filter: (id) => id === cases[1].id }));
+
+    expect(loaded.map((c) => c.id)).toEqual([cases[1].id]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0].issue.code).toBe("E_FILE_FORMAT");
+    expect(failures[0].caseId).toBe("affine/\\x1b[2J\\x1b]0;x\\x07");
+    expect(failures[0].issue.path).toEqual(["cases", 0, "id"]);
+    expect(failures[0].issue.values.id).toBe("affine/\\x1b[2J\\x1b]0;x\\x07");
+  });
+
   it("reports a case count that differs from the header", async () => {
     const path = await writeRecords("count.msgpack", [encodeCase(cases[0])], 2);
     const { cases: loaded, failures } = await collect(readVectorFile(path));
@@ -248,6 +261,89 @@ describe("loadSuites", () => {
     expect(manifest.files.map((f) => f.name)).toEqual(["exact-mxfp8.msgpack", "errors.msgpack"]);
   });
 
+  it("keeps the intact cases of a truncated file", async () => {
+    const truncated = join(dir, "truncated-suite");
+    await generateVectors({ dir: truncated, files: ["errors.msgpack"] });
+    const path = join(truncated, ".cache", "errors.msgpack");
+    const intact = await collect(readVectorFile(path));
+    const bytes = await readFile(path);
+    // Every record contains an ID and tensors, so the last 10 bytes lie inside the last record.
+    await writeFile(path, bytes.subarray(0, bytes.length - 10));
+
+    const { cases: loaded, failures } = await collect(loadSuites({ dir: truncated }));
+    expect(loaded.map((c) => c.id)).toEqual(intact.cases.slice(0, -1).map((c) => c.id));
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_FILE_FORMAT", "E_HASH_MISMATCH"]);
+    expect(failures[0].issue.message).toContain("truncated");
+
+    const mismatch = failures[1].issue;
+    expect(mismatch.path).toEqual(["file"]);
+    expect(mismatch.values.kept).toBe(intact.cases.length - 1);
+    expect(mismatch.values.missing).toBe(1);
+    expect(mismatch.values.rejected).toBe(0);
+    expect(mismatch.message).toMatch(/Run 'qmm-conformance vectors generate' to rebuild it$/);
+  });
+
+  it("rejects an altered case and keeps the others", async () => {
+    const edited = join(dir, "edited-case");
+    await generateVectors({ dir: edited, files: ["errors.msgpack"] });
+    const path = join(edited, ".cache", "errors.msgpack");
+    const intact = (await collect(readVectorFile(path))).cases;
+    const victim = intact[1];
+    const x = victim.inputs.x;
+    const changedX = { ...x, data: x.data.slice() };
+    changedX.data[0] = changedX.data[0] === 0 ? 1 : 0;
+    await writeFile(path, encodeVectorFile("errors", "errors.msgpack", intact.map((c) => (c === victim ? { ...c, inputs: { ...c.inputs, x: changedX } } : c))));
+
+    const { cases: loaded, failures } = await collect(loadSuites({ dir: edited }));
+    expect(loaded.map((c) => c.id)).toEqual(intact.filter((c) => c !== victim).map((c) => c.id));
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_HASH_MISMATCH", "E_HASH_MISMATCH"]);
+    expect(failures[0].caseId).toBe(victim.id);
+    expect(failures[0].issue.values.parts).toEqual(["inputs"]);
+    expect(failures[1].issue.values.rejected).toBe(1);
+  });
+
+  it("rejects a case whose tags were altered", async () => {
+    const tagged = join(dir, "edited-tags");
+    await generateVectors({ dir: tagged, files: ["errors.msgpack"] });
+    const path = join(tagged, ".cache", "errors.msgpack");
+    const intact = (await collect(readVectorFile(path))).cases;
+    await writeFile(path, encodeVectorFile("errors", "errors.msgpack", intact.map((c, index) => (index === 0 ? { ...c, tags: [...c.tags, "forged"] } : c))));
+
+    const { cases: loaded, failures } = await collect(loadSuites({ dir: tagged }));
+    expect(loaded).toHaveLength(intact.length - 1);
+    expect(failures[0].caseId).toBe(intact[0].id);
+    expect(failures[0].issue.values.parts).toEqual(["id/suite/tags"]);
+  });
+
+  it("rejects a case the manifest does not list", async () => {
+    const unlisted = join(dir, "unlisted-case");
+    await generateVectors({ dir: unlisted, files: ["errors.msgpack"] });
+    const path = join(unlisted, ".cache", "errors.msgpack");
+    const intact = (await collect(readVectorFile(path))).cases;
+    // "constructor" is an inherited property of every object, so a plain lookup would find it.
+    await writeFile(path, encodeVectorFile("errors", "errors.msgpack", [...intact, { ...intact[0], id: "constructor" }]));
+
+    const { cases: loaded, failures } = await collect(loadSuites({ dir: unlisted }));
+    expect(loaded.map((c) => c.id)).toEqual(intact.map((c) => c.id));
+    expect(failures.map((f) => f.caseId)).toEqual(["constructor", undefined]);
+    expect(failures[0].issue.values.listed).toBe(false);
+  });
+
+  it("rejects the whole file when the manifest has no case digests", async () => {
+    const bare = join(dir, "no-digests");
+    await generateVectors({ dir: bare, files: ["errors.msgpack"] });
+    const manifest = await readManifest(bare);
+    await writeFile(join(bare, "manifest.json"), formatManifest({ ...manifest, files: manifest.files.map(({ caseDigests: _, ...entry }) => entry) }));
+    const path = join(bare, ".cache", "errors.msgpack");
+    const bytes = await readFile(path);
+    await writeFile(path, bytes.subarray(0, bytes.length - 10));
+
+    const { cases: loaded, failures } = await collect(loadSuites({ dir: bare }));
+    expect(loaded).toEqual([]);
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_HASH_MISMATCH"]);
+    expect(failures[0].issue.message).toContain("no case digests");
+  });
+
   it("reports an altered file and loads the others", async () => {
     const altered = join(dir, "altered");
     await generateVectors({ dir: altered, files: ["errors.msgpack", "exact-mxfp8.msgpack"] });
@@ -257,11 +353,12 @@ describe("loadSuites", () => {
     await writeFile(path, bytes);
 
     const { cases: loaded, failures } = await collect(loadSuites({ dir: altered }));
-    expect(failures).toHaveLength(1);
-    expect(failures[0].issue.code).toBe("E_HASH_MISMATCH");
-    expect(failures[0].file).toBe(path);
-    expect(loaded.every((c) => c.suite === "exact")).toBe(true);
-    expect(loaded.length).toBe(exactRecipes().filter((r) => r.cfg.mode === "mxfp8").length);
+    expect(failures.map((f) => f.issue.code)).toEqual(["E_HASH_MISMATCH", "E_HASH_MISMATCH"]);
+    expect(failures.map((f) => f.file)).toEqual([path, path]);
+    expect(failures[1].issue.values.actual).toBe(sha256Hex(bytes));
+    expect(loaded.filter((c) => c.suite === "exact").length).toBe(exactRecipes().filter((r) => r.cfg.mode === "mxfp8").length);
+    expect(loaded.filter((c) => c.suite === "errors").length).toBe(buildErrorCases().length - 1);
+    expect(loaded.map((c) => c.id)).not.toContain(failures[0].caseId);
   });
 });
 

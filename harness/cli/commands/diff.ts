@@ -5,7 +5,7 @@
  */
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { formatIssue, QmmError } from "../../../spec/errors.ts";
+import { escapeControlCharacters, formatIssue, QmmError } from "../../../spec/errors.ts";
 import type { QmmInputs, QmmParamsInput, Tensor } from "../../../spec/types.ts";
 import { VARIANTS, variantByName } from "../../../spec/variants.ts";
 import type { NumericsVariant } from "../../../spec/variants.ts";
@@ -14,6 +14,7 @@ import { diffCall, planCallBudget } from "../../bundle/diff-call.ts";
 import type { CallDiff } from "../../bundle/diff-call.ts";
 import { readCallFile, readResultFile } from "../../bundle/input-file.ts";
 import { writeBundle } from "../../bundle/write.ts";
+import { checkEmptyFolder, outputWriteError } from "../../io/output-path.ts";
 import type { BundleContent } from "../../bundle/write.ts";
 import { formatNumber, renderFailure } from "../../diagnose/render.ts";
 import { resolveBackend } from "../../registry.ts";
@@ -36,7 +37,8 @@ Options:
       --variant NAME    judge with this numerics variant (${Object.keys(VARIANTS).join(", ")});
                         default: the backend's declared variant, or ${DEFAULT_AGAINST_VARIANT} with --against
       --bundle DIR      write a self-contained bundle of the case to DIR: input, exact output and
-                        budgets, the output under test, README and an MLX reproduction script
+                        budgets, the output under test, README and an MLX reproduction script.
+                        DIR must be empty or missing (it is created)
       --timeout SEC     seconds a worker backend may take before it is killed (default 120)
   -h, --help            show this text
 
@@ -71,7 +73,7 @@ async function runDiff(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${formatIssue(error.issue)}\n`);
       return 2;
     }
-    process.stderr.write(`qmm-conformance diff: failed: ${(error as Error).message}\n`);
+    process.stderr.write(`qmm-conformance diff: failed: ${escapeControlCharacters((error as Error).message)}\n`);
     return 1;
   }
 }
@@ -117,6 +119,10 @@ function parseOptions(argv: readonly string[]): DiffOptions | number {
 }
 
 async function diff(options: DiffOptions): Promise<number> {
+  // The folder is checked again when the bundle is written; checking it first avoids running a
+  // backend for a bundle that cannot be written.
+  if (options.bundle !== undefined) await checkEmptyFolder(options.bundle, "--bundle");
+
   const call = await readCallFile(options.input);
   const caseId = `diff/${basename(options.input)}`;
 
@@ -186,7 +192,12 @@ async function writeBundleIfAsked(
     return;
   }
 
-  const files = await writeBundle(options.bundle, { ...base, ...result, plan });
+  let files: string[];
+  try {
+    files = await writeBundle(options.bundle, { ...base, ...result, plan });
+  } catch (error) {
+    throw outputWriteError("--bundle", options.bundle, error);
+  }
   process.stdout.write(`\nBundle written to ${options.bundle}: ${files.join(", ")}\n`);
 }
 

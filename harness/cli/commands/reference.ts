@@ -3,8 +3,9 @@
  * on the tensors of a safetensors file and writes the correctly rounded output `y`.
  */
 import { parseArgs } from "node:util";
-import { fail, formatIssue, QmmError } from "../../../spec/errors.ts";
+import { escapeControlCharacters, fail, formatIssue, QmmError } from "../../../spec/errors.ts";
 import type { QmmInputs, QmmParamsInput, Tensor } from "../../../spec/types.ts";
+import { checkOutputFile, outputWriteError } from "../../io/output-path.ts";
 import { readSafetensors, writeSafetensors } from "../../io/safetensors.ts";
 import type { Command } from "../command.ts";
 
@@ -25,7 +26,9 @@ parameters, as strings:
 
 Options:
   -o, --out PATH  where to write the output file (tensor y in the output dtype, with the input's
-                  __metadata__ copied); written atomically, so it never exists half-written
+                  __metadata__ copied); written atomically, so it never exists half-written.
+                  It must not be INPUT itself, nor a link to it, nor a directory, and
+                  its folder must exist
   -h, --help      show this text
 
 Exit codes: 0 success; 2 invalid input or usage, with one line on stderr giving the error
@@ -80,6 +83,8 @@ async function runReference(argv: readonly string[]): Promise<number> {
 }
 
 async function computeReference(input: string, out: string): Promise<void> {
+  await checkOutputFile(out, "--out", { inputs: [input] });
+
   const file = await readSafetensors(input);
   const inputs = inputsFromTensors(file.tensors, input);
   const params = paramsFromMetadata(file.metadata);
@@ -88,7 +93,11 @@ async function computeReference(input: string, out: string): Promise<void> {
   const { quantizedMatmul } = await import("../../../reference/matmul.ts");
   const result = quantizedMatmul(inputs, params);
 
-  await writeSafetensors(out, { y: result.y }, file.metadata);
+  try {
+    await writeSafetensors(out, { y: result.y }, file.metadata);
+  } catch (error) {
+    throw outputWriteError("--out", out, error);
+  }
 }
 
 /** Picks x, w, scales and biases out of the file, rejecting any other tensor name. */
@@ -135,8 +144,9 @@ function parseBoolean(key: string, text: string): boolean {
   fail("E_PARAM_INVALID", `metadata ${key} must be true, false, 1 or 0, got '${text}'`, { key, value: text }, ["metadata", key]);
 }
 
+/** Escapes line breaks and every other control character, so an error is one line that cannot drive the terminal. */
 function oneLine(text: string): string {
-  return text.replace(/\r?\n/g, "\\n");
+  return escapeControlCharacters(text);
 }
 
 function usageError(message: string): number {

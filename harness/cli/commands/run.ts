@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Backend } from "../../backend.ts";
+import { checkOutputFile, outputWriteError } from "../../io/output-path.ts";
 import { BUILTIN_BACKEND_NAMES, DEFAULT_BACKENDS, resolveBackend } from "../../registry.ts";
 import { renderConsole } from "../../report/console.ts";
 import { renderHtml } from "../../report/html.ts";
@@ -20,7 +21,8 @@ import type { Shard } from "../../run/select.ts";
 import { countManifestCases, openCaseSource } from "../../run/source.ts";
 import type { RunReport } from "../../run/records.ts";
 import type { Command } from "../command.ts";
-import { formatIssue } from "../../../spec/errors.ts";
+import { escapeControlCharacters, formatIssue, QmmError } from "../../../spec/errors.ts";
+import type { SpecIssue } from "../../../spec/errors.ts";
 import type { GoldenCase } from "../../../vectors/case.ts";
 
 const HELP = `Usage: qmm-conformance run [OPTIONS]
@@ -49,13 +51,15 @@ Options:
                      lists the backend modules export
   --json FILE        write the full JSON report (schema: runReportSchema in harness/report/json.ts)
   --junit FILE       write a JUnit XML report (one testsuite per backend and suite)
-  --html FILE        write a self-contained HTML report
+  --html FILE        write a self-contained HTML report. A report FILE must not be a
+                     directory or the --known file; a missing folder is created
   --list             print the suite and ID of every selected case instead of running them
   -h, --help         show this text
 
 Exit codes: 0 every case passed (or was unsupported, a known divergence or inconclusive); 1 a case failed,
 crashed or timed out, a vector file failed to load, a backend named with --backend or
---require is unavailable, or no case matched the selection; 2 invalid usage.
+--require is unavailable, no case matched the selection, or a report could not be written;
+2 invalid usage or a report path that cannot take a file (E_OUTPUT_PATH).
 `;
 
 /** The `run` command. */
@@ -201,6 +205,13 @@ async function runRun(argv: readonly string[]): Promise<number> {
     return 2;
   }
 
+  // A report path that cannot take a file is found before the run, not after it.
+  const unwritable = await checkReportPaths(parsed);
+  if (unwritable !== undefined) {
+    process.stderr.write(`qmm-conformance run: ${formatIssue(unwritable)}\n`);
+    return 2;
+  }
+
   const { backends, knownDivergences } = await selectBackends(parsed);
   for (const [name, entries] of Object.entries(extraKnown)) knownDivergences[name] = [...(knownDivergences[name] ?? []), ...entries];
   const pattern = parsed.filter === undefined ? null : compilePattern(parsed.filter);
@@ -284,11 +295,11 @@ async function listCases(parsed: RunArguments): Promise<number> {
   for await (const item of openCaseSource({ suites: parsed.suites, filter: selected, ...(parsed.vectorsDir === undefined ? {} : { vectorsDir: parsed.vectorsDir }) })) {
     if ("kind" in item && item.kind === "load-failure") {
       loadFailures++;
-      process.stderr.write(`qmm-conformance run: ${item.file}: ${formatIssue(item.issue)}\n`);
+      process.stderr.write(`qmm-conformance run: ${escapeControlCharacters(item.file)}: ${formatIssue(item.issue)}\n`);
       continue;
     }
     const golden = item as GoldenCase;
-    if (selected(golden.id)) process.stdout.write(`${golden.suite} ${golden.id}\n`);
+    if (selected(golden.id)) process.stdout.write(`${escapeControlCharacters(`${golden.suite} ${golden.id}`)}\n`);
   }
   return loadFailures > 0 ? 1 : 0;
 }
@@ -322,22 +333,41 @@ async function readKnownFile(path: string): Promise<Record<string, KnownDivergen
   return parsed.data;
 }
 
+/** Lists the report files of a run: option, path and renderer. */
+function reportOutputs(parsed: RunArguments): [string, string | undefined, (report: RunReport) => string][] {
+  return [
+    ["--json", parsed.json, renderJson],
+    ["--junit", parsed.junit, renderJunit],
+    ["--html", parsed.html, renderHtml],
+  ];
+}
+
+/** Checks every report path; returns the first problem, or undefined when each can take a file. */
+async function checkReportPaths(parsed: RunArguments): Promise<SpecIssue | undefined> {
+  const inputs = parsed.knownFile === undefined ? [] : [parsed.knownFile];
+
+  for (const [option, path] of reportOutputs(parsed)) {
+    if (path === undefined) continue;
+    try {
+      await checkOutputFile(path, option, { inputs, createsFolder: true });
+    } catch (error) {
+      if (error instanceof QmmError) return error.issue;
+      throw error;
+    }
+  }
+  return undefined;
+}
+
 /** Writes the requested report files; returns false (after a message) when one cannot be written. */
 async function writeReports(parsed: RunArguments, report: RunReport): Promise<boolean> {
-  const outputs: [string | undefined, (report: RunReport) => string][] = [
-    [parsed.json, renderJson],
-    [parsed.junit, renderJunit],
-    [parsed.html, renderHtml],
-  ];
-
   let ok = true;
-  for (const [path, render] of outputs) {
+  for (const [option, path, render] of reportOutputs(parsed)) {
     if (path === undefined) continue;
     try {
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, render(report));
     } catch (error) {
-      process.stderr.write(`qmm-conformance run: cannot write ${path}: ${(error as Error).message}\n`);
+      process.stderr.write(`qmm-conformance run: ${formatIssue(outputWriteError(option, path, error).issue)}\n`);
       ok = false;
     }
   }

@@ -3,13 +3,14 @@
  * (spec/FILES.md §14), shows what they cover, and prints or exports one case.
  */
 import { parseArgs } from "node:util";
-import { QmmError, formatIssue } from "../../../spec/errors.ts";
+import { QmmError, escapeControlCharacters, formatIssue } from "../../../spec/errors.ts";
 import { FLOAT_DTYPES, MODES, MODE_RULES } from "../../../spec/types.ts";
 import { coverageReport } from "../../../vectors/generate/coverage.ts";
 import type { CoverageReport, CoverageRow } from "../../../vectors/generate/coverage.ts";
 import { VECTOR_FILES } from "../../../vectors/generate/files.ts";
 import { generateVectors, verifyVectors } from "../../../vectors/store/generate.ts";
 import { compilePattern } from "../../run/select.ts";
+import { checkOutputFile, outputWriteError } from "../../io/output-path.ts";
 import { writeSafetensors } from "../../io/safetensors.ts";
 import { tensorToNumbers } from "../../../reference/tensor.ts";
 import type { Tensor } from "../../../spec/types.ts";
@@ -227,6 +228,16 @@ function list(filter: string | undefined, suites: string[] | undefined): number 
 }
 
 async function show(id: string, dir: string | undefined, elements: number, exportPath: string | undefined): Promise<number> {
+  if (exportPath !== undefined) {
+    try {
+      await checkOutputFile(exportPath, "--export");
+    } catch (error) {
+      if (!(error instanceof QmmError)) throw error;
+      process.stderr.write(`qmm-conformance vectors: ${formatIssue(error.issue)}\n`);
+      return 2;
+    }
+  }
+
   let found: GoldenCase | undefined;
   for await (const item of loadSuites({ ...(dir === undefined ? {} : { dir }), filter: (candidate) => candidate === id })) {
     if (isLoadFailure(item)) {
@@ -236,25 +247,33 @@ async function show(id: string, dir: string | undefined, elements: number, expor
     found = item;
   }
   if (found === undefined) {
-    process.stderr.write(`qmm-conformance vectors: no case '${id}'. Run 'qmm-conformance vectors list --filter PATTERN' to find IDs.\n`);
+    process.stderr.write(`qmm-conformance vectors: no case '${escapeControlCharacters(id)}'. Run 'qmm-conformance vectors list --filter PATTERN' to find IDs.\n`);
     return 1;
   }
 
   process.stdout.write(renderCase(found, elements));
   if (exportPath !== undefined) {
-    await writeSafetensors(exportPath, tensorsOf(found), metadataOf(found));
+    try {
+      await writeSafetensors(exportPath, tensorsOf(found), metadataOf(found));
+    } catch (error) {
+      process.stderr.write(`qmm-conformance vectors: ${formatIssue(outputWriteError("--export", exportPath, error).issue)}\n`);
+      return 1;
+    }
     process.stdout.write(`wrote ${exportPath}\n`);
   }
   return 0;
 }
 
-/** Renders a case as text: parameters, tensors with their first values, and the expectation. */
+/**
+ * Renders a case as text: parameters, tensors with their first values, and the expectation. The
+ * ID, suite, tags and parameters come from the file, so their control characters are escaped.
+ */
 export function renderCase(golden: GoldenCase, elements: number): string {
   const lines = [
-    `id        ${golden.id}`,
-    `suite     ${golden.suite}${golden.exactTier === true ? " (exact tier: bit equality required)" : ""}`,
-    `tags      ${golden.tags.join(", ")}`,
-    `params    ${JSON.stringify(golden.params)}`,
+    `id        ${escapeControlCharacters(golden.id)}`,
+    `suite     ${escapeControlCharacters(golden.suite)}${golden.exactTier === true ? " (exact tier: bit equality required)" : ""}`,
+    `tags      ${escapeControlCharacters(golden.tags.join(", "))}`,
+    `params    ${escapeControlCharacters(JSON.stringify(golden.params))}`,
   ];
 
   for (const [name, tensor] of Object.entries(tensorsOf(golden))) {

@@ -198,6 +198,33 @@ describe("readSafetensors on malformed files", () => {
     expect(Object.keys(tensors)).toEqual([]);
   });
 
+  it("rejects a tensor named twice", async () => {
+    const entry = '{"dtype":"U8","shape":[0],"data_offsets":[0,0]}';
+    for (const [name, header] of [["plain", `{"x":${entry},"x":${entry}}`], ["escaped", `{"x":${entry},"\\u0078":${entry}}`]]) {
+      const path = join(folder, `duplicate-${name}.safetensors`);
+      await writeFile(path, rawFile(header));
+      const issue = await readIssue(path);
+      expectIssue(issue, "E_FILE_FORMAT", path);
+      expect(issue.path, name).toEqual(["file", path, "header", "x"]);
+      expect(issue.values.key, name).toBe("x");
+      expect(issue.message, name).toMatch(/tensor x .*twice.*Write the file again/);
+    }
+  });
+
+  it("rejects a field or metadata key given twice", async () => {
+    const cases = [
+      ["field", '{"x":{"dtype":"U8","dtype":"F32","shape":[0],"data_offsets":[0,0]}}', ["header", "x", "dtype"]],
+      ["metadata", '{"__metadata__":{"bits":"4","bits":"8"}}', ["header", "__metadata__", "bits"]],
+    ] as const;
+    for (const [name, header, field] of cases) {
+      const path = join(folder, `duplicate-${name}.safetensors`);
+      await writeFile(path, rawFile(header));
+      const issue = await readIssue(path);
+      expectIssue(issue, "E_FILE_FORMAT", path);
+      expect(issue.path, name).toEqual(["file", path, ...field]);
+    }
+  });
+
   it("rejects headers that are not a JSON object", async () => {
     for (const [name, header] of [["array", "[1,2]"], ["text", "not json"], ["null", "null"]]) {
       const path = join(folder, `${name}.safetensors`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { specIssue } from "../../../spec/errors.ts";
+import { hasControlCharacters, specIssue } from "../../../spec/errors.ts";
 import { VARIANTS } from "../../../spec/variants.ts";
 import type { GoldenCase, LoadFailure } from "../../../vectors/case.ts";
 import { referenceBackend } from "../../reference-backend.ts";
@@ -52,6 +52,31 @@ describe("console failure list", () => {
     expect(text).toContain("  sloppy · many/119");
     expect(text).not.toContain("  sloppy · many/120\n");
     expect(text).toContain("  and 30 more");
+  });
+});
+
+describe("console control characters", () => {
+  const hostile = "affine/evil\u001b[2J\u001b]0;pwned\u0007\nResult: PASSED\u009b31m\u202e";
+  const failure = report.records.find((record) => record.status === "failed")!;
+  const text = renderConsole({
+    ...report,
+    records: [{ ...failure, caseId: hostile, reason: "worker said \u001b[5m" }],
+    loadFailures: [{ file: "vectors/x\u001b[1m.msgpack", caseId: hostile, code: "E_FILE_FORMAT", section: "§14.1", message: "bad\u001b[0m" }],
+  });
+
+  it("escapes them in case IDs and messages", () => {
+    expect(hasControlCharacters(text.replaceAll("\n", ""))).toBe(false);
+    expect(text).toContain("affine/evil\\x1b[2J\\x1b]0;pwned\\x07\\nResult: PASSED\\x9b31m\\u202e");
+    expect(text).toContain("vectors/x\\x1b[1m.msgpack");
+  });
+
+  it("lets no ID start a line", () => {
+    expect(text.split("\n").filter((line) => line.startsWith("Result:"))).toEqual(["Result: FAILED (1 cases, 2 backends, 1 failures, 1 load failures) in " + report.seconds.toFixed(1) + " s."]);
+  });
+
+  it("shows the awkward ID of the shared report escaped", () => {
+    expect(renderConsole(report)).toContain("affine/odd<&\"'>\\x01name");
+    expect(renderConsole(report)).not.toContain("\u0001");
   });
 });
 
@@ -109,6 +134,13 @@ describe("HTML report", () => {
   it("escapes case IDs", () => {
     expect(html).toContain("affine/odd&lt;&amp;&quot;&#39;&gt;");
     expect(html).not.toContain("odd<&");
+  });
+
+  it("shows control characters as escapes", () => {
+    expect(html).toContain("&gt;\\x01name");
+    const hostile = renderHtml({ ...report, loadFailures: [{ file: "a\u0000b\u202ec", code: "E_FILE_FORMAT", section: "§14.1", message: "m\u001b[2J" }] });
+    expect(hostile).toContain("a\\x00b\\u202ec");
+    expect(hasControlCharacters(hostile.replace(/\n/g, ""))).toBe(false);
   });
 
   it("lists failures and next steps", () => {

@@ -2,7 +2,7 @@
  * The diff command end to end, on files MLX wrote itself with mx.save_safetensors, including the
  * exported bundle and its MLX reproduction script.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ import { VENV_PYTHON } from "../../../../backends/mlx/environment.ts";
 import { SKIP_MLX } from "../../../../backends/mlx/test/support.ts";
 
 const CLI = fileURLToPath(new URL("../../../../bin/qmm-conformance.mjs", import.meta.url));
+const WRITER = fileURLToPath(new URL("../../../io/test/write_safetensors.py", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 let dir: string;
 
@@ -141,5 +142,78 @@ describe.skipIf(SKIP_MLX)("diff command", () => {
     expect(both.stderr).toContain("exactly one of --backend NAME and --against");
     expect(unknownVariant.exitCode).toBe(2);
     expect(unknownVariant.stderr).toContain("unknown variant 'fast'");
+  });
+});
+
+describe("diff --bundle folder", () => {
+  let folder: string;
+  let input: string;
+  const bundleFiles = ["README.md", "budget.json", "expected.safetensors", "got.safetensors", "input.safetensors", "reproduce_mlx.py"];
+
+  beforeAll(async () => {
+    folder = mkdtempSync(join(tmpdir(), "qmm-diff-bundle-"));
+    input = join(folder, "input.safetensors");
+    const tensors = [
+      { name: "x", dtype: "F32", shape: [2, 64], values: new Array(128).fill(1) },
+      { name: "w", dtype: "U32", shape: [3, 8], values: new Array(24).fill(0x76543210) },
+      { name: "scales", dtype: "F32", shape: [3, 1], values: [0.5, 1, -2] },
+      { name: "biases", dtype: "F32", shape: [3, 1], values: [0, 1, 0.25] },
+    ];
+    await execa("python3", [WRITER], { input: JSON.stringify({ kind: "tensors", out: input, tensors }) });
+  });
+
+  afterAll(() => {
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it("rejects a non-empty folder", async () => {
+    const bundle = join(folder, "used");
+    mkdirSync(bundle);
+    writeFileSync(join(bundle, "notes.txt"), "keep me");
+
+    const result = await cli(input, "--backend", "reference", "--bundle", bundle);
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toBe("");
+
+    const lines = result.stderr.split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^E_OUTPUT_PATH \[SPEC §14\.4\] at --bundle: /);
+    expect(lines[0]).toContain(`path=${bundle}`);
+    expect(lines[0]).toContain("entries=[notes.txt]");
+    expect(lines[0]).toContain("Choose an empty or new folder (");
+    expect(readdirSync(bundle)).toEqual(["notes.txt"]);
+    expect(readFileSync(join(bundle, "notes.txt"), "utf8")).toBe("keep me");
+  });
+
+  it("rejects the input's own folder", async () => {
+    const result = await cli(input, "--backend", "reference", "--bundle", folder);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^E_OUTPUT_PATH /);
+    expect(readdirSync(folder).sort()).toEqual(["input.safetensors", "used"]);
+  });
+
+  it("rejects a file in place of a folder", async () => {
+    const result = await cli(input, "--backend", "reference", "--bundle", input);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^E_OUTPUT_PATH .*is a file, not a folder/);
+  });
+
+  it("writes into an empty folder", async () => {
+    const bundle = join(folder, "empty");
+    mkdirSync(bundle);
+
+    const result = await cli(input, "--backend", "reference", "--bundle", bundle);
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    expect(readdirSync(bundle).sort()).toEqual(bundleFiles);
+  });
+
+  it("creates a missing folder", async () => {
+    const bundle = join(folder, "new", "bundle");
+
+    const result = await cli(input, "--backend", "reference", "--bundle", bundle);
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    expect(readdirSync(bundle).sort()).toEqual(bundleFiles);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -262,6 +262,7 @@ const INVALID_CASES: Record<string, InvalidCase> = {
   "invalid transpose": { code: "E_PARAM_INVALID", shows: ["value=yes", "key=transpose"], job: { tensors: AFFINE, metadata: { transpose: "yes" } } },
   "non-integer bits": { code: "E_PARAM_INVALID", shows: ["value=four"], job: { tensors: AFFINE, metadata: { bits: "four" } } },
   "bits 0": { code: "E_BITS_INVALID", shows: ["bits=0", "allowed=[2,3,4,5,6,8]"], job: { tensors: AFFINE, metadata: { bits: "0" } } },
+  "bits beyond 2^53": { code: "E_BITS_INVALID", shows: ["bits=18446744073709552000", "allowed=[2,3,4,5,6,8]"], job: { tensors: AFFINE, metadata: { bits: "18446744073709551616" } } },
   "group size 16": { code: "E_GROUP_SIZE_INVALID", shows: ["groupSize=16"], job: { tensors: AFFINE, metadata: { group_size: "16" } } },
   "missing biases": { code: "E_BIASES_REQUIRED", shows: ["mode=affine"], job: { tensors: [X64, W, SCALES] } },
   "float64 x": { code: "E_X_DTYPE", shows: ["xDType=float64"], job: { tensors: [{ ...X64, dtype: "F64" }, W, SCALES, BIASES] } },
@@ -326,6 +327,66 @@ describe("reference command on invalid files", () => {
     const result = await runCli([input, "--out", output]);
     expect(result.exitCode).toBe(2);
     expect(await readFile(output, "utf8")).toBe("previous");
+  });
+
+  it("rejects an output path that is the input", async () => {
+    const sub = await mkdtemp(join(folder, "same-file-"));
+    const input = join(sub, "in.safetensors");
+    await python({ kind: "tensors", out: input, tensors: AFFINE });
+    const original = await readFile(input);
+    await symlink(input, join(sub, "symlink.safetensors"));
+    await link(input, join(sub, "hardlink.safetensors"));
+    const names = ["hardlink.safetensors", "in.safetensors", "symlink.safetensors"];
+
+    const outputs = [input, `${sub}/./in.safetensors`, join(sub, "symlink.safetensors"), join(sub, "hardlink.safetensors")];
+    for (const output of outputs) {
+      const result = await runCli([input, "--out", output]);
+      expect(result.exitCode, output).toBe(2);
+      expect(result.stdout).toBe("");
+
+      const lines = result.stderr.split("\n");
+      expect(lines, output).toHaveLength(1);
+      expect(lines[0]).toMatch(/^E_OUTPUT_PATH \[SPEC §14\.4\] at --out: /);
+      expect(lines[0]).toContain(`path=${output}`);
+      expect(lines[0]).toContain(`input=${input}`);
+      expect(lines[0]).toMatch(/choose another output path/i);
+
+      expect(await readFile(input)).toEqual(original);
+      expect((await readdir(sub)).sort()).toEqual(names);
+    }
+  });
+
+  it("rejects an output path that is a directory", async () => {
+    const sub = await mkdtemp(join(folder, "directory-"));
+    const input = join(sub, "in.safetensors");
+    const output = join(sub, "out");
+    await python({ kind: "tensors", out: input, tensors: AFFINE });
+    await mkdir(output);
+
+    const result = await runCli([input, "--out", output]);
+    expect(result.exitCode).toBe(2);
+
+    const lines = result.stderr.split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^E_OUTPUT_PATH \[SPEC §14\.4\] at --out: .*is a directory/);
+    expect(lines[0]).toContain(`path=${output}`);
+    expect(lines[0]).not.toContain("EISDIR");
+    expect(await readdir(output)).toEqual([]);
+    expect((await readdir(sub)).sort()).toEqual(["in.safetensors", "out"]);
+  });
+
+  it("rejects an output path in a missing folder", async () => {
+    const sub = await mkdtemp(join(folder, "no-folder-"));
+    const input = join(sub, "in.safetensors");
+    const output = join(sub, "absent", "out.safetensors");
+    await python({ kind: "tensors", out: input, tensors: AFFINE });
+
+    const result = await runCli([input, "--out", output]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^E_OUTPUT_PATH \[SPEC §14\.4\] at --out: .*does not exist/);
+    expect(result.stderr).toContain(`folder=${join(sub, "absent")}`);
+    expect(await readdir(sub)).toEqual(["in.safetensors"]);
   });
 
   it("reports a missing input file", async () => {

@@ -1,8 +1,10 @@
 // The `run` command in-process, on the repository's vector store (errors suite: 42 small cases).
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { buildErrorCases } from "../../../../vectors/generate/errors.ts";
+import { generateVectors } from "../../../../vectors/store/generate.ts";
 import { parseJsonReport } from "../../../report/json.ts";
 import { parseRunArguments, runCommand } from "../run.ts";
 
@@ -136,5 +138,32 @@ describe("qmm-conformance run", () => {
   it("missing vector folder exits 1", async () => {
     expect(await run(["--backend", "reference", "--vectors", join(folder, "absent")])).toBe(1);
     expect(output).toContain("Load failures:");
+  });
+
+  it("report path that is a directory exits 2 before the run", async () => {
+    const directory = join(folder, "report-directory");
+    await mkdir(directory);
+
+    expect(await run(["--backend", "reference", "--suite", "errors", "--json", directory])).toBe(2);
+    expect(output).toBe("");
+    expect(errors).toMatch(/^qmm-conformance run: E_OUTPUT_PATH \[SPEC §14\.4\] at --json: .*is a directory/);
+    expect(errors).not.toContain("EISDIR");
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  it("truncated vector file runs its intact cases", async () => {
+    const vectors = join(folder, "truncated-vectors");
+    await generateVectors({ dir: vectors, files: ["errors.msgpack"] });
+    const cached = join(vectors, ".cache", "errors.msgpack");
+    const bytes = await readFile(cached);
+    await writeFile(cached, bytes.subarray(0, bytes.length - 10));
+    const json = join(folder, "truncated.json");
+
+    expect(await run(["--backend", "reference", "--vectors", vectors, "--json", json])).toBe(1);
+    const report = parseJsonReport(await readFile(json, "utf8"));
+    expect(report.records).toHaveLength(buildErrorCases().length - 1);
+    expect(report.records.every((record) => record.status === "passed")).toBe(true);
+    expect(report.loadFailures.map((failure) => failure.code)).toEqual(["E_FILE_FORMAT", "E_HASH_MISMATCH"]);
+    expect(output).toMatch(/E_HASH_MISMATCH \[SPEC §14\.3\] at file: .* 1 are missing\. Run 'qmm-conformance vectors generate'/);
   });
 });
