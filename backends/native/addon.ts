@@ -49,8 +49,8 @@ export interface NativeAddon {
   /** Streams over a buffer of `bytes` bytes `repeats` times with every thread; returns the best bytes per second. */
   measureReadBandwidth(bytes: number, repeats: number): number;
   /**
-   * Evicts the CPU caches for a cold-cache timing. One thread per CPU the process may run on
-   * (pinned to it on Linux) writes, then reads, its share of a buffer of at least `bytes` bytes.
+   * Evicts the CPU caches for a cold-cache timing. One thread per CPU the calling thread may run
+   * on (pinned to it on Linux) writes, then reads, its share of a buffer of at least `bytes` bytes.
    * Once `bytes` is well above the last-level cache size, data touched before is no longer
    * cached. The buffer stays allocated for the next call with the same size. Blocks the calling
    * thread. Throws a RangeError when `bytes` is more than half the physical memory or cannot be

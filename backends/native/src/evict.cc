@@ -32,7 +32,10 @@ uint64_t generation = 0;
 // The read passes' checksums end here, so the compiler cannot drop the reads.
 volatile uint64_t checksum_sink = 0;
 
-/** Returns the CPUs this process may run on, or on systems other than Linux -1 per hardware thread. */
+/**
+ * Returns the CPUs in the calling thread's affinity mask (sched_getaffinity with pid 0 reads the
+ * calling thread's), or on systems other than Linux -1 per hardware thread.
+ */
 std::vector<int> eviction_cpus() {
   std::vector<int> cpus;
 #if defined(__linux__)

@@ -11,15 +11,16 @@ namespace qmm {
 struct EvictionResult {
   std::string error;
   size_t bytes = 0;    // bytes written and then read, over all threads
-  int threads = 0;     // threads that streamed, one per CPU the process may run on
+  int threads = 0;     // threads that streamed, one per CPU the caller may run on
   double seconds = 0;  // wall time of the passes, page faults of a new buffer included
 };
 
 /**
- * Evicts the CPU caches: one thread per CPU in the process's affinity mask writes, then reads,
- * its share of a buffer of at least `bytes` bytes. The buffer is kept for the next call and
- * reallocated when `bytes` changes. Blocks the calling thread; calls from different threads are
- * serialized.
+ * Evicts the CPU caches: one thread per CPU in the calling thread's affinity mask writes, then
+ * reads, its share of a buffer of at least `bytes` bytes. The mask is the process's unless the
+ * caller pinned itself, so a caller pinned to one CPU gets one thread. The buffer is kept for the
+ * next call and reallocated when `bytes` changes. Blocks the calling thread; calls from
+ * different threads are serialized.
  */
 EvictionResult evict_caches(size_t bytes);
 
