@@ -173,6 +173,11 @@ async function measureOne(peer: BenchPeer, c: BenchCase, inputs: QmmInputs, opti
   const { call } = preparation;
   const cache = options.cache;
   const mode = cache.kind === "cold" ? cacheModeFor(cache.policy, c.M) : "warm";
+  // NOTE: the eviction also flushes the rest of what a call touches (probably its code and
+  // working buffers), which a loop of real calls keeps cached, so a cold run pays for more than
+  // its weight traffic. On a 2-core Xeon under KVM, an untimed tiny native call after the
+  // eviction cut the native M = 1, K = N = 8192 median by about 0.6 ms; waking the thread pool
+  // alone did not.
   const beforeRun = cache.kind === "cold" && mode === "cold" ? () => { cache.evict(); } : undefined;
   try {
     // Let the previous peer's background work (a JS garbage collection, a worker process or
