@@ -4,6 +4,7 @@
       "target_name": "qmm_native",
       "sources": [
         "src/addon.cc",
+        "src/evict.cc",
         "src/qmm.cc",
         "src/thread_pool.cc",
         "src/kernels_avx2.cc",

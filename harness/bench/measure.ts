@@ -23,16 +23,33 @@ export interface MeasureOptions {
   readonly maxSeconds: number;
 }
 
+/** Hooks of the measure loop. */
+export interface MeasureHooks {
+  /**
+   * Runs before every warm-up and timed run, outside the timed interval (the cold-cache
+   * eviction). Its time counts neither in the timings nor against `maxSeconds`.
+   */
+  readonly beforeRun?: () => void | Promise<void>;
+  /** The clock in milliseconds; `performance.now` by default. */
+  readonly now?: () => number;
+}
+
 /**
  * Times each call: up to `warmup` untimed runs each, then up to `repeats` rounds with one timed
  * run of every call still in the rounds. A call that throws rejects the whole measurement.
  */
-export async function measureRoundRobin(calls: readonly (() => Promise<void>)[], options: MeasureOptions): Promise<Timing[]> {
+export async function measureRoundRobin(calls: readonly (() => Promise<void>)[], options: MeasureOptions, hooks: MeasureHooks = {}): Promise<Timing[]> {
+  const now = hooks.now ?? (() => performance.now());
+  const timeRun = async (call: () => Promise<void>): Promise<number> => {
+    await hooks.beforeRun?.();
+    const start = now();
+    await call();
+    return (now() - start) / 1000;
+  };
+
   for (const call of calls) {
     for (let i = 0; i < options.warmup; i++) {
-      const start = performance.now();
-      await call();
-      if ((performance.now() - start) / 1000 > options.maxSeconds / 2) break;
+      if ((await timeRun(call)) > options.maxSeconds / 2) break;
     }
   }
 
@@ -43,9 +60,7 @@ export async function measureRoundRobin(calls: readonly (() => Promise<void>)[],
     for (const [index, call] of calls.entries()) {
       if (times[index].length > 0 && spent[index] > options.maxSeconds) continue;
       active = true;
-      const start = performance.now();
-      await call();
-      const seconds = (performance.now() - start) / 1000;
+      const seconds = await timeRun(call);
       times[index].push(seconds);
       spent[index] += seconds;
     }

@@ -1,9 +1,10 @@
 /**
  * Benchmark results and their rendering as a plain-text table: one row per case and peer, with
- * the median time, throughput, weight traffic, the ratio to the fastest peer on the case and,
+ * the cache mode, the median time, throughput, weight traffic, the ratio to the fastest peer on the case and,
  * for M = 1, the weight traffic as a fraction of the measured memory bandwidth.
  */
 import type { BenchCase } from "./cases.ts";
+import type { CacheMode } from "./eviction.ts";
 import type { Timing } from "./measure.ts";
 
 /** The measurement of one case on one peer. */
@@ -15,6 +16,8 @@ export type BenchRow =
       readonly M: number;
       readonly K: number;
       readonly N: number;
+      /** Whether every run started with evicted caches. */
+      readonly cache: CacheMode;
       readonly timing: Timing;
       readonly weightBytes: number;
       readonly note?: string;
@@ -58,7 +61,7 @@ export function rowFigures(rows: readonly BenchRow[], bandwidthBytesPerSecond: n
   return figures;
 }
 
-const HEADER = ["case", "backend", "median ms", "min ms", "GFLOP/s", "weight GB/s", "x fastest", "of mem BW", "note"];
+const HEADER = ["case", "backend", "cache", "median ms", "min ms", "GFLOP/s", "weight GB/s", "x fastest", "of mem BW", "note"];
 
 function formatNumber(value: number, digits: number): string {
   return value.toFixed(digits);
@@ -80,13 +83,14 @@ export function formatTable(
   for (const row of rows) {
     if (row.kind === "skipped") {
       if (!showSkipped(row)) continue;
-      lines.push([row.caseId, row.peer, "-", "-", "-", "-", "-", "-", row.reason]);
+      lines.push([row.caseId, row.peer, "-", "-", "-", "-", "-", "-", "-", row.reason]);
       continue;
     }
     const f = figures.get(row)!;
     lines.push([
       row.caseId,
       row.peer,
+      row.cache,
       formatNumber(row.timing.median * 1e3, 3),
       formatNumber(row.timing.min * 1e3, 3),
       formatNumber(f.gflops, 1),
@@ -98,7 +102,7 @@ export function formatTable(
   }
 
   const widths = HEADER.map((_, column) => Math.max(...lines.map((line) => line[column].length)));
-  const numeric = new Set([2, 3, 4, 5, 6, 7]);
+  const numeric = new Set([3, 4, 5, 6, 7, 8]);
   return lines
     .map((line) =>
       line

@@ -1,9 +1,13 @@
 /**
  * Runs the benchmark: sets up every peer, measures the memory bandwidth with the native addon,
- * then times each case on every peer in one process, one peer after the other.
+ * then times each case on every peer in one process, one peer after the other, with the caches
+ * evicted before every run of a cold case.
  */
 import { cpus, totalmem } from "node:os";
+import { loadAddon } from "../../backends/native/addon.ts";
 import type { BenchCase } from "./cases.ts";
+import { cacheModeFor, cacheReport } from "./eviction.ts";
+import type { CacheReport, CacheSetup } from "./eviction.ts";
 import { benchInputs } from "./inputs.ts";
 import { measureRoundRobin } from "./measure.ts";
 import type { MeasureOptions } from "./measure.ts";
@@ -44,6 +48,8 @@ export interface BenchOptions {
   readonly cases: readonly BenchCase[];
   readonly peers: readonly BenchPeer[];
   readonly measure: MeasureOptions;
+  /** The cache policy and the eviction that makes a case cold; see eviction.ts. */
+  readonly cache: CacheSetup;
   /** Size of the buffer the bandwidth probe streams over, in bytes; 0 skips the probe. */
   readonly bandwidthBytes: number;
   /** Receives one progress line at a time. */
@@ -65,6 +71,7 @@ export interface BenchReport {
   readonly machine: MachineInfo;
   /** Best streaming-read bandwidth over all threads, bytes per second, when the native addon is available. */
   readonly bandwidthBytesPerSecond?: number;
+  readonly cache: CacheReport;
   readonly peers: readonly { readonly name: string; readonly description: string; readonly status: PeerStatus }[];
   readonly rows: readonly BenchRow[];
   readonly figures: Map<BenchRow, RowFigures>;
@@ -93,6 +100,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     if (status.kind === "available") available.push(peer);
   }
 
+  if (options.cache.kind === "fallback") {
+    options.log(`cache: cold mode is unavailable, so every case runs WARM: ${options.cache.reason}`);
+  }
+
   const bandwidthBefore = measureBandwidth(options);
 
   const rows: BenchRow[] = [];
@@ -104,6 +115,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
   } finally {
     for (const peer of options.peers) await peer.close();
+    if (options.cache.kind === "cold") options.cache.release();
   }
 
   // A second probe after the cases: the higher figure is the less disturbed one.
@@ -115,6 +127,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     date: new Date().toISOString(),
     machine: machineInfo(),
     ...(bandwidth === undefined ? {} : { bandwidthBytesPerSecond: bandwidth }),
+    cache: cacheReport(options.cache),
     peers: statuses,
     rows: sorted,
     figures: rowFigures(sorted, bandwidth),
@@ -123,14 +136,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
 function measureBandwidth(options: BenchOptions): number | undefined {
   if (options.bandwidthBytes <= 0) return undefined;
-  const native = options.peers.find((peer) => peer.name === "native") as ReturnType<typeof nativePeer> | undefined;
-  const addon = native?.addon() ?? nativePeer().addon();
-  if (addon === undefined) {
-    options.log("memory bandwidth: not measured, because the native addon is unavailable");
+  // Loaded here and not taken from the native peer, so that the probe also runs without it.
+  const load = loadAddon();
+  if (load.kind === "missing") {
+    options.log(`memory bandwidth: not measured, because the native addon is unavailable: ${load.reason}`);
     return undefined;
   }
 
-  const bytesPerSecond = addon.measureReadBandwidth(options.bandwidthBytes, 5);
+  const bytesPerSecond = load.addon.measureReadBandwidth(options.bandwidthBytes, 5);
   options.log(`memory bandwidth: ${(bytesPerSecond / 1e9).toFixed(1)} GB/s (streaming read of ${Math.round(options.bandwidthBytes / 2 ** 20)} MiB, best of 5)`);
   return bytesPerSecond;
 }
@@ -158,13 +171,21 @@ async function measureOne(peer: BenchPeer, c: BenchCase, inputs: QmmInputs, opti
   if (preparation.kind === "unsupported") return { kind: "skipped", caseId: c.id, peer: peer.name, reason: preparation.reason };
 
   const { call } = preparation;
+  const cache = options.cache;
+  const mode = cache.kind === "cold" ? cacheModeFor(cache.policy, c.M) : "warm";
+  // NOTE: the eviction also flushes the rest of what a call touches (probably its code and
+  // working buffers), which a loop of real calls keeps cached, so a cold run pays for more than
+  // its weight traffic. On a 2-core Xeon under KVM, an untimed tiny native call after the
+  // eviction cut the native M = 1, K = N = 8192 median by about 0.6 ms; waking the thread pool
+  // alone did not.
+  const beforeRun = cache.kind === "cold" && mode === "cold" ? () => { cache.evict(); } : undefined;
   try {
     // Let the previous peer's background work (a JS garbage collection, a worker process or
     // spinning threads finishing) end before this peer's warm-up.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MILLISECONDS));
-    const [timing] = await measureRoundRobin([() => call.run()], options.measure);
-    options.log(`${c.id} ${peer.name}: median ${(timing.median * 1e3).toFixed(3)} ms over ${timing.repeats} runs`);
-    return { kind: "measured", caseId: c.id, peer: peer.name, M: c.M, K: c.K, N: c.N, timing, weightBytes: call.weightBytes, ...(call.note === undefined ? {} : { note: call.note }) };
+    const [timing] = await measureRoundRobin([() => call.run()], options.measure, { beforeRun });
+    options.log(`${c.id} ${peer.name} (${mode}): median ${(timing.median * 1e3).toFixed(3)} ms over ${timing.repeats} runs`);
+    return { kind: "measured", caseId: c.id, peer: peer.name, M: c.M, K: c.K, N: c.N, cache: mode, timing, weightBytes: call.weightBytes, ...(call.note === undefined ? {} : { note: call.note }) };
   } catch (error) {
     return { kind: "skipped", caseId: c.id, peer: peer.name, reason: `run failed: ${(error as Error).message}` };
   } finally {

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "evict.h"
 #include "qmm.h"
 
 namespace {
@@ -120,10 +121,41 @@ Napi::Value MeasureReadBandwidth(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), qmm::measure_read_bandwidth(static_cast<size_t>(bytes), repeats));
 }
 
+/** evictCaches(bytes): { bytes, threads, seconds }, computed synchronously. */
+Napi::Value EvictCaches(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const double max_safe_integer = 9007199254740991.0;
+  const double bytes = info.Length() == 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1.0;
+  if (!(bytes >= 1.0 && bytes <= max_safe_integer) || bytes != static_cast<double>(static_cast<int64_t>(bytes))) {
+    Napi::TypeError::New(env, "evictCaches expects one argument: a positive integer number of bytes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  const qmm::EvictionResult result = qmm::evict_caches(static_cast<size_t>(bytes));
+  if (!result.error.empty()) {
+    Napi::RangeError::New(env, result.error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("bytes", static_cast<double>(result.bytes));
+  out.Set("threads", result.threads);
+  out.Set("seconds", result.seconds);
+  return out;
+}
+
+/** releaseEvictionBuffer(): frees the buffer of evictCaches. */
+Napi::Value ReleaseEvictionBuffer(const Napi::CallbackInfo& info) {
+  qmm::release_eviction_buffer();
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("measureReadBandwidth", Napi::Function::New(env, MeasureReadBandwidth));
+  exports.Set("evictCaches", Napi::Function::New(env, EvictCaches));
+  exports.Set("releaseEvictionBuffer", Napi::Function::New(env, ReleaseEvictionBuffer));
   return exports;
 }
 

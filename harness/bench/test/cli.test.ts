@@ -20,6 +20,33 @@ describe("bench arguments", () => {
     expect(args).toEqual({ error: "unknown --backend 'cuda': expected one of native, ort, ort-int8, mlx, js" });
   });
 
+  test("cache defaults to cold for M = 1", () => {
+    const args = parseBenchArguments([]);
+    expect(args).toHaveProperty("cache", "cold-m1");
+    expect(args).not.toHaveProperty("evictMiB");
+  });
+
+  test("cold, warm and eviction size", () => {
+    expect(parseBenchArguments(["--cold"])).toHaveProperty("cache", "cold");
+    expect(parseBenchArguments(["--warm"])).toHaveProperty("cache", "warm");
+    expect(parseBenchArguments(["--cold", "--evict-mib", "1536"])).toMatchObject({ cache: "cold", evictMiB: 1536 });
+    expect(parseBenchArguments(["--evict-mib", "64"])).toMatchObject({ cache: "cold-m1", evictMiB: 64 });
+  });
+
+  test("cold with warm is an error", () => {
+    expect(parseBenchArguments(["--cold", "--warm"])).toEqual({ error: "--cold and --warm exclude each other: pass at most one" });
+  });
+
+  test("evict-mib with warm is an error", () => {
+    const args = parseBenchArguments(["--warm", "--evict-mib", "1024"]);
+    expect(args).toHaveProperty("error");
+    expect((args as { error: string }).error).toContain("--evict-mib");
+  });
+
+  test.each(["0", "0.5", "lots", ""])("invalid evict-mib %j is an error", (text) => {
+    expect(parseBenchArguments(["--evict-mib", text])).toEqual({ error: `invalid --evict-mib '${text}': expected a number of at least 1` });
+  });
+
   test("invalid number is an error", () => {
     const args = parseBenchArguments(["--repeats", "0"]);
     expect(args).toHaveProperty("error");

@@ -12,6 +12,7 @@ function measured(peer: string, caseId: string, M: number, seconds: number, weig
     M,
     K: 1000,
     N: 500,
+    cache: M === 1 ? "cold" : "warm",
     timing: { median: seconds, min: seconds / 2, repeats: 5 },
     weightBytes,
     ...(note === undefined ? {} : { note }),
@@ -62,12 +63,12 @@ describe("bench table", () => {
 
   test("header and one line per row", () => {
     expect(table).toHaveLength(4);
-    expect(table[0]).toMatch(/^case\s+backend\s+median ms\s+min ms\s+GFLOP\/s\s+weight GB\/s\s+x fastest\s+of mem BW\s+note$/);
+    expect(table[0]).toMatch(/^case\s+backend\s+cache\s+median ms\s+min ms\s+GFLOP\/s\s+weight GB\/s\s+x fastest\s+of mem BW\s+note$/);
   });
 
   test("measured row cells", () => {
     const cells = table[1].split(/\s{2,}/);
-    expect(cells).toEqual(["affine/b4/g64/M1_K1000_N500", "ort", "4.000", "2.000", "0.3", "0.3", "4.00", "6%", "zero points instead of biases"]);
+    expect(cells).toEqual(["affine/b4/g64/M1_K1000_N500", "ort", "cold", "4.000", "2.000", "0.3", "0.3", "4.00", "6%", "zero points instead of biases"]);
   });
 
   test("skipped row keeps its reason", () => {
