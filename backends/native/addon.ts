@@ -50,24 +50,30 @@ export interface NativeAddon {
   measureReadBandwidth(bytes: number, repeats: number): number;
   /**
    * Evicts the CPU caches for a cold-cache timing. One thread per CPU the calling thread may run
-   * on (pinned to it on Linux) writes, then reads, its share of a buffer of at least `bytes` bytes.
+   * on (pinned to it on Linux) reads its share of a buffer of at least `bytes` bytes, which is
+   * written once when it is allocated.
    * Once `bytes` is well above the last-level cache size, data touched before is no longer
    * cached. The buffer stays allocated for the next call with the same size. Blocks the calling
    * thread. Throws a RangeError when `bytes` is more than half the physical memory or cannot be
    * allocated, and a TypeError when it is not a positive integer.
    */
   evictCaches(bytes: number): EvictionResult;
+  /**
+   * Reads every element once with every thread of the pool, each over its share, as the
+   * bandwidth probe does; returns their sum. Throws a TypeError unless given one Float32Array.
+   */
+  streamRead(data: Float32Array): number;
   /** Frees the buffer of `evictCaches`; a later call allocates it again. */
   releaseEvictionBuffer(): void;
 }
 
 /** The work of one `evictCaches` call. */
 export interface EvictionResult {
-  /** Bytes written and then read, over all threads: `bytes` rounded up to whole cache lines per thread. */
+  /** Bytes read over all threads: `bytes` rounded up to whole cache lines per thread. */
   readonly bytes: number;
   /** Threads that streamed, one per CPU. */
   readonly threads: number;
-  /** Wall time of the write and read passes in seconds; after a new allocation it includes the page faults. */
+  /** Wall time in seconds; after a new allocation it includes writing the buffer and the page faults. */
   readonly seconds: number;
 }
 

@@ -152,7 +152,7 @@ export function describeCache(report: CacheReport): string {
 
   const took = report.medianEvictionSeconds === null ? "" : `, median ${(report.medianEvictionSeconds * 1e3).toFixed(0)} ms`;
   return (
-    `cache: cold for ${cases}: before every warm-up and timed run, ${report.threads} threads wrote and read ` +
+    `cache: cold for ${cases}: before every warm-up and timed run, ${report.threads} threads read ` +
     `${formatMiB(report.evictionBytes)} (${report.evictionBasis}${took}, outside the timed interval)`
   );
 }

@@ -17,6 +17,8 @@ export interface PreparedCall {
   readonly weightBytes: number;
   /** A remark for the table: how the format differs from the qmm-conformance one, or what the timing includes. */
   readonly note?: string;
+  /** Marks a floor to compare with (the streaming read), which takes no part in the "x fastest" ratios. */
+  readonly reference?: boolean;
   /** Releases what the preparation holds. */
   dispose?(): Promise<void>;
 }

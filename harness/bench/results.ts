@@ -21,6 +21,8 @@ export type BenchRow =
       readonly timing: Timing;
       readonly weightBytes: number;
       readonly note?: string;
+      /** A floor to compare with (the streaming read), left out of the "x fastest" ratios. */
+      readonly reference?: boolean;
     }
   | { readonly kind: "skipped"; readonly caseId: string; readonly peer: string; readonly reason: string };
 
@@ -30,7 +32,7 @@ export interface RowFigures {
   readonly gflops: number;
   /** Weight bytes per median time, in GB/s (10^9 bytes). */
   readonly weightGBs: number;
-  /** Median time over the fastest median on the same case: 1 for the fastest peer. */
+  /** Median time over the fastest median of an implementation on the same case: 1 for the fastest. */
   readonly ratioToFastest: number;
   /** Weight GB/s over the measured memory bandwidth, for M = 1 rows when a bandwidth is known. */
   readonly bandwidthFraction?: number;
@@ -40,7 +42,7 @@ export interface RowFigures {
 export function rowFigures(rows: readonly BenchRow[], bandwidthBytesPerSecond: number | undefined): Map<BenchRow, RowFigures> {
   const fastest = new Map<string, number>();
   for (const row of rows) {
-    if (row.kind !== "measured") continue;
+    if (row.kind !== "measured" || row.reference === true) continue;
     const best = fastest.get(row.caseId);
     if (best === undefined || row.timing.median < best) fastest.set(row.caseId, row.timing.median);
   }
@@ -95,7 +97,7 @@ export function formatTable(
       formatNumber(row.timing.min * 1e3, 3),
       formatNumber(f.gflops, 1),
       formatNumber(f.weightGBs, 1),
-      formatNumber(f.ratioToFastest, 2),
+      row.reference === true ? "-" : formatNumber(f.ratioToFastest, 2),
       f.bandwidthFraction === undefined ? "-" : `${formatNumber(f.bandwidthFraction * 100, 0)}%`,
       row.note ?? "",
     ]);

@@ -5,6 +5,7 @@
  */
 import { cpus, totalmem } from "node:os";
 import { loadAddon } from "../../backends/native/addon.ts";
+import { primerCase } from "./cases.ts";
 import type { BenchCase } from "./cases.ts";
 import { cacheModeFor, cacheReport } from "./eviction.ts";
 import type { CacheReport, CacheSetup } from "./eviction.ts";
@@ -13,8 +14,9 @@ import { measureRoundRobin } from "./measure.ts";
 import type { MeasureOptions } from "./measure.ts";
 import { nativePeer } from "./native-peer.ts";
 import { ortPeer } from "./ort-peer.ts";
+import { readPeer } from "./read-peer.ts";
 import { backendPeer } from "./peers.ts";
-import type { BenchPeer, PeerStatus } from "./peers.ts";
+import type { BenchPeer, PeerStatus, PreparedCall } from "./peers.ts";
 import type { QmmInputs } from "../../spec/types.ts";
 import { rowFigures, sortRows } from "./results.ts";
 import type { BenchRow, RowFigures } from "./results.ts";
@@ -23,7 +25,7 @@ import type { BenchRow, RowFigures } from "./results.ts";
 const SETTLE_MILLISECONDS = 300;
 
 /** Peer names in table order. */
-export const PEER_NAMES = ["native", "ort", "ort-int8", "mlx", "js"] as const;
+export const PEER_NAMES = ["native", "ort", "ort-int8", "mlx", "js", "read"] as const;
 
 /** Creates a peer by name. */
 export function createPeer(name: string): BenchPeer | undefined {
@@ -38,6 +40,8 @@ export function createPeer(name: string): BenchPeer | undefined {
       return backendPeer("mlx", "MLX on the CPU through the worker (timing includes sending every tensor)");
     case "js":
       return backendPeer("js", "qmm-conformance JS backend (timing includes validation)");
+    case "read":
+      return readPeer();
     default:
       return undefined;
   }
@@ -173,22 +177,42 @@ async function measureOne(peer: BenchPeer, c: BenchCase, inputs: QmmInputs, opti
   const { call } = preparation;
   const cache = options.cache;
   const mode = cache.kind === "cold" ? cacheModeFor(cache.policy, c.M) : "warm";
-  // NOTE: the eviction also flushes the rest of what a call touches (probably its code and
-  // working buffers), which a loop of real calls keeps cached, so a cold run pays for more than
-  // its weight traffic. On a 2-core Xeon under KVM, an untimed tiny native call after the
-  // eviction cut the native M = 1, K = N = 8192 median by about 0.6 ms; waking the thread pool
-  // alone did not.
-  const beforeRun = cache.kind === "cold" && mode === "cold" ? () => { cache.evict(); } : undefined;
+  const primer = mode === "cold" ? await preparePrimer(peer, c) : undefined;
+  const beforeRun =
+    cache.kind === "cold" && mode === "cold"
+      ? async () => {
+          cache.evict();
+          await primer?.run();
+        }
+      : undefined;
   try {
     // Let the previous peer's background work (a JS garbage collection, a worker process or
     // spinning threads finishing) end before this peer's warm-up.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MILLISECONDS));
     const [timing] = await measureRoundRobin([() => call.run()], options.measure, { beforeRun });
     options.log(`${c.id} ${peer.name} (${mode}): median ${(timing.median * 1e3).toFixed(3)} ms over ${timing.repeats} runs`);
-    return { kind: "measured", caseId: c.id, peer: peer.name, M: c.M, K: c.K, N: c.N, cache: mode, timing, weightBytes: call.weightBytes, ...(call.note === undefined ? {} : { note: call.note }) };
+    return { kind: "measured", caseId: c.id, peer: peer.name, M: c.M, K: c.K, N: c.N, cache: mode, timing, weightBytes: call.weightBytes, ...(call.note === undefined ? {} : { note: call.note }), ...(call.reference === true ? { reference: true } : {}) };
   } catch (error) {
     return { kind: "skipped", caseId: c.id, peer: peer.name, reason: `run failed: ${(error as Error).message}` };
   } finally {
     await call.dispose?.();
+    await primer?.dispose?.();
+  }
+}
+
+/**
+ * Prepares the untimed call that runs after each eviction. The eviction flushes everything a
+ * call touches, not only its weights: on a 2-core Xeon under KVM, priming with a tiny call of
+ * the same format cut the native M = 1, K = N = 8192 cold median by about 0.6 ms, which is the
+ * cost of code, small buffers and threads that a loop of real calls keeps warm. Returns
+ * undefined when the peer cannot prepare it, and the cold run then goes unprimed.
+ */
+async function preparePrimer(peer: BenchPeer, c: BenchCase): Promise<PreparedCall | undefined> {
+  const primer = primerCase(c);
+  try {
+    const preparation = await peer.prepare(primer, benchInputs(primer));
+    return preparation.kind === "ready" ? preparation.call : undefined;
+  } catch {
+    return undefined;
   }
 }

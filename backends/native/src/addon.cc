@@ -121,6 +121,18 @@ Napi::Value MeasureReadBandwidth(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), qmm::measure_read_bandwidth(static_cast<size_t>(bytes), repeats));
 }
 
+/** streamRead(data: Float32Array): the sum of its elements, read once by every pool thread. */
+Napi::Value StreamRead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    Napi::TypeError::New(env, "streamRead expects one argument: a Float32Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  const Napi::Float32Array data = info[0].As<Napi::Float32Array>();
+  return Napi::Number::New(env, qmm::stream_read(data.Data(), static_cast<int64_t>(data.ElementLength())));
+}
+
 /** evictCaches(bytes): { bytes, threads, seconds }, computed synchronously. */
 Napi::Value EvictCaches(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -154,6 +166,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("measureReadBandwidth", Napi::Function::New(env, MeasureReadBandwidth));
+  exports.Set("streamRead", Napi::Function::New(env, StreamRead));
   exports.Set("evictCaches", Napi::Function::New(env, EvictCaches));
   exports.Set("releaseEvictionBuffer", Napi::Function::New(env, ReleaseEvictionBuffer));
   return exports;

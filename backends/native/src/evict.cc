@@ -23,11 +23,12 @@ constexpr size_t kLineBytes = 64;
 struct EvictionBuffer {
   uint64_t* data = nullptr;
   size_t bytes = 0;
+  bool written = false;
 };
 
 std::mutex buffer_mutex;
 EvictionBuffer buffer;
-// Changes on every call, so the written values differ from the previous pass.
+// Changes on every allocation, so the written values differ from the previous buffer's.
 uint64_t generation = 0;
 // The read passes' checksums end here, so the compiler cannot drop the reads.
 volatile uint64_t checksum_sink = 0;
@@ -121,18 +122,18 @@ EvictionResult evict_caches(size_t requested_bytes) {
     return result;
   }
 
-  // The write pass makes every line of the buffer modified. On a 2-core Xeon under KVM, writing
-  // then reading 64 MiB made a later read of 40 MiB as slow as from memory, but reading 64 MiB
-  // alone did not (a throwaway test, medians of 15). The read pass leaves clean lines behind.
-  // In a buffer of at least twice the cache size, a line has been written back before the read
-  // pass comes back to it, so the timed run that follows pays for no write-backs.
+  // A new buffer is written once, so that its pages are backed by memory of their own: a read
+  // of a page that was never written maps the kernel's shared zero page and evicts nothing.
+  // Later evictions only read, because a write pass would leave modified lines in the cache,
+  // and the timed run that follows would pay for writing them back.
   const size_t share = share_bytes / sizeof(uint64_t);
-  const uint64_t seed = ++generation;
+  const bool write = !buffer.written;
+  const uint64_t seed = write ? ++generation : generation;
   std::vector<uint64_t> sums(threads, 0);
   const auto stream = [&](size_t t) {
     pin_current_thread(cpus[t]);
     uint64_t* part = buffer.data + t * share;
-    write_pass(part, share, seed + t);
+    if (write) write_pass(part, share, seed + t);
     sums[t] = read_pass(part, share);
   };
 
@@ -147,6 +148,7 @@ EvictionResult evict_caches(size_t requested_bytes) {
     return result;
   }
   for (auto& worker : workers) worker.join();
+  buffer.written = true;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   uint64_t checksum = 0;

@@ -16,8 +16,8 @@ struct EvictionResult {
 };
 
 /**
- * Evicts the CPU caches: one thread per CPU in the calling thread's affinity mask writes, then
- * reads, its share of a buffer of at least `bytes` bytes. The mask is the process's unless the
+ * Evicts the CPU caches: one thread per CPU in the calling thread's affinity mask reads its share
+ * of a buffer of at least `bytes` bytes, which is written once when it is allocated. The mask is the process's unless the
  * caller pinned itself, so a caller pinned to one CPU gets one thread. The buffer is kept for the
  * next call and reallocated when `bytes` changes. Blocks the calling thread; calls from
  * different threads are serialized.

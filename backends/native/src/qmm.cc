@@ -412,6 +412,22 @@ BuildInfo build_info() {
   return {rt.kernels.name, rt.cpu_features, rt.pool->size()};
 }
 
+double stream_read(const float* data, int64_t count) {
+  Runtime& rt = runtime();
+  const int threads = rt.pool->size();
+  const int64_t share = (count / threads) / 64 * 64;
+  std::vector<double> sums(static_cast<size_t>(threads) + 1, 0.0);
+
+  rt.pool->parallel_for(threads, [&](int64_t t, int) {
+    sums[static_cast<size_t>(t)] = rt.kernels.stream_sum(data + t * share, share);
+  });
+  sums[static_cast<size_t>(threads)] = rt.kernels.stream_sum(data + threads * share, count - threads * share);
+
+  double total = 0.0;
+  for (const double sum : sums) total += sum;
+  return total;
+}
+
 double measure_read_bandwidth(size_t bytes, int repeats) {
   Runtime& rt = runtime();
   const int64_t count = static_cast<int64_t>(bytes / sizeof(float));

@@ -67,4 +67,10 @@ BuildInfo build_info();
  */
 double measure_read_bandwidth(size_t bytes, int repeats);
 
+/**
+ * Reads `count` floats once with every thread of the pool, each over its share, as the bandwidth
+ * probe does. Returns their sum, so that the reads cannot be optimized away.
+ */
+double stream_read(const float* data, int64_t count);
+
 }  // namespace qmm

@@ -7,7 +7,7 @@ describe("bench arguments", () => {
   test("defaults", () => {
     const args = parseBenchArguments([]);
     expect(args).toMatchObject({ quick: false, repeats: 10, warmup: 2, maxSeconds: 10, bandwidthMiB: 512 });
-    expect(args).toHaveProperty("peers", ["native", "ort", "ort-int8", "mlx", "js"]);
+    expect(args).toHaveProperty("peers", ["native", "ort", "ort-int8", "mlx", "js", "read"]);
   });
 
   test("backend filter and json", () => {
@@ -17,7 +17,7 @@ describe("bench arguments", () => {
 
   test("unknown backend is an error", () => {
     const args = parseBenchArguments(["--backend", "cuda"]);
-    expect(args).toEqual({ error: "unknown --backend 'cuda': expected one of native, ort, ort-int8, mlx, js" });
+    expect(args).toEqual({ error: "unknown --backend 'cuda': expected one of native, ort, ort-int8, mlx, js, read" });
   });
 
   test("cache defaults to cold for M = 1", () => {

@@ -120,7 +120,7 @@ describe("cache description", () => {
   test("cold for M = 1", () => {
     const line = describeCache({ kind: "cold", policy: "cold-m1", evictionBytes: 960 * MiB, evictionBasis: SIZE.basis, threads: 2, evictions: 22, medianEvictionSeconds: 0.11 });
     expect(line).toBe(
-      "cache: cold for M = 1 cases (warm for the others): before every warm-up and timed run, 2 threads wrote and read 960 MiB " +
+      "cache: cold for M = 1 cases (warm for the others): before every warm-up and timed run, 2 threads read 960 MiB " +
         "(2 × the 480 MiB level-3 cache, median 110 ms, outside the timed interval)",
     );
   });

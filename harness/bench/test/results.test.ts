@@ -41,6 +41,17 @@ describe("bench figures", () => {
     expect(figures.get(batched)!.ratioToFastest).toBe(1);
   });
 
+  test("reference rows stay out of the ratios", () => {
+    const read: BenchRow = { ...measured("read", "c1", 1, 0.0005, 2e6), reference: true };
+    const withRead = rowFigures([fast, slow, read], 4e9);
+    expect(withRead.get(fast)!.ratioToFastest).toBe(1);
+    expect(withRead.get(slow)!.ratioToFastest).toBe(4);
+    expect(withRead.get(read)!.bandwidthFraction).toBeCloseTo(1, 12);
+
+    const line = formatTable([fast, read], 4e9).split("\n")[2];
+    expect(line.split(/\s{2,}/)[7]).toBe("-");
+  });
+
   test("bandwidth fraction only for M = 1", () => {
     expect(figures.get(fast)!.bandwidthFraction).toBeCloseTo(0.5, 12);
     expect(figures.get(batched)!.bandwidthFraction).toBeUndefined();

@@ -19,7 +19,7 @@ function fakePeer(events: string[]): BenchPeer {
     name: "fake",
     description: "a peer that computes nothing",
     setUp: async () => ({ kind: "available", version: "1" }),
-    prepare: async (c) => ({ kind: "ready", call: { weightBytes: 1, run: async () => void events.push(`run ${c.M}`) } }),
+    prepare: async (c) => ({ kind: "ready", call: { weightBytes: 1, run: async () => void events.push(c.K === 512 ? "primer" : `run ${c.M}`) } }),
     close: async () => {},
   };
 }
@@ -52,7 +52,8 @@ describe("runBench cache modes", () => {
     const events: string[] = [];
     const report = await bench(fakeColdSetup("cold-m1", events), events);
 
-    expect(events).toEqual(["evict", "run 1", "evict", "run 1", "evict", "run 1", "run 64", "run 64", "run 64", "release"]);
+    // Each eviction is followed by the untimed primer call of the same format.
+    expect(events).toEqual(["evict", "primer", "run 1", "evict", "primer", "run 1", "evict", "primer", "run 1", "run 64", "run 64", "run 64", "release"]);
     expect(report.rows.map((row) => (row.kind === "measured" ? [row.M, row.cache] : row.kind))).toEqual([
       [1, "cold"],
       [64, "warm"],
