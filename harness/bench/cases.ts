@@ -25,7 +25,7 @@ function benchCase(mode: Mode, bits: number, groupSize: number, M: number, K: nu
 
 /**
  * Returns the case that primes a peer after a cache eviction: the same format at M = 1 and
- * K = N = 512, small enough that its weights (at most 256 KiB) barely disturb the caches.
+ * K = N = 512, small enough that its weights (at most 320 KiB) barely disturb the caches.
  */
 export function primerCase(c: BenchCase): BenchCase {
   return benchCase(c.mode, c.bits, c.groupSize, 1, 512, 512, false);

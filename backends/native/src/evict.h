@@ -10,9 +10,9 @@ namespace qmm {
 /** The outcome of one eviction. On failure `error` is set and the other fields are 0. */
 struct EvictionResult {
   std::string error;
-  size_t bytes = 0;    // bytes written and then read, over all threads
+  size_t bytes = 0;    // bytes read, over all threads
   int threads = 0;     // threads that streamed, one per CPU the caller may run on
-  double seconds = 0;  // wall time of the passes, page faults of a new buffer included
+  double seconds = 0;  // wall time, with the writing and page faults of a new buffer
 };
 
 /**
