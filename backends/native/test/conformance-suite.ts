@@ -5,6 +5,7 @@
  * AVX-512 and the forced-AVX2 test files, because the kernel set is chosen once per process.
  */
 import { describe, expect, test } from "vitest";
+import type { CallOutcome } from "../../../harness/backend.ts";
 import { compareTensor } from "../../../harness/budget/compare.ts";
 import { planBudget } from "../../../harness/budget/plan.ts";
 import { budgetSetting } from "../../../harness/budget/setting.ts";
@@ -25,8 +26,13 @@ const backend = createNativeBackend();
 
 /** Runs one call on the native backend and judges it against the reference. */
 export async function judge(inputs: QmmInputs, params: QmmParamsInput): Promise<Verdict> {
-  const reference = quantizedMatmul(inputs, params);
   const [outcome] = await backend.run([{ caseId: "native-test", inputs, params }]);
+  return judgeOutcome(inputs, params, outcome);
+}
+
+/** Judges the outcome of a call the caller already ran on the native backend against the reference. */
+export function judgeOutcome(inputs: QmmInputs, params: QmmParamsInput, outcome: CallOutcome): Verdict {
+  const reference = quantizedMatmul(inputs, params);
   if (outcome.kind !== "ok") return { failed: -1, worst: `${outcome.kind}: ${JSON.stringify(outcome)}` };
 
   const plan = planBudget(budgetSetting(NATIVE_VARIANT, params, inputs, reference.call.outDType, reference.condition));

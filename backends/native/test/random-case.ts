@@ -40,7 +40,8 @@ export interface CaseSpec {
   readonly vectorX?: boolean;
 }
 
-function gaussian(random: () => number): number {
+/** Draws a standard normal value (Box–Muller). */
+export function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }
