@@ -3,7 +3,9 @@
  * The addon reads QMM_NATIVE_ISA at its first call, and each test file runs in its own process.
  */
 import { describeNativeConformance } from "./conformance-suite.ts";
+import { describePanelFuzz } from "./panel-fuzz-suite.ts";
 
 process.env.QMM_NATIVE_ISA = "avx2";
 
 describeNativeConformance("AVX2 kernels forced");
+describePanelFuzz("AVX2 kernels forced");
