@@ -105,21 +105,31 @@ export function describeCallState(label: string): void {
     });
 
     test("concurrent calls match sequential calls", async () => {
-      const calls = [
+      const judged = [
         callOf(SMALL_PANEL, "gaussian", 81),
         callOf({ ...LARGE_PANEL, K: 64 * 8, N: 100 }, "gaussian", 82),
         callOf(SMALL_M, "gaussian", 83),
         callOf({ ...SMALL_PANEL, M: 64, N: 97, mode: "nvfp4", groupSize: 16, K: 160 }, "gaussian", 84),
       ];
+      // Calls of a few milliseconds each, with transposed x of different sizes, so that
+      // concurrent calls overlap in the addon unless its mutex serializes them.
+      const long = [
+        callOf({ ...LARGE_PANEL, M: 64, K: 4096, N: 256, xBatch: [] }, "gaussian", 85),
+        callOf({ ...LARGE_PANEL, M: 130, K: 1024, N: 500, xBatch: [] }, "gaussian", 86),
+        callOf({ ...LARGE_PANEL, M: 9, K: 8192, N: 200, xBatch: [] }, "gaussian", 87),
+      ];
+      const calls = [...judged, ...long];
       const sequential: Tensor[] = [];
       for (const call of calls) sequential.push(await runNative(call));
+      judged.forEach((call, i) => expectWithinBudget(call, sequential[i], `call ${i}`));
 
-      const concurrent = await Promise.all([...calls, ...calls].map(runNative));
-
-      for (let i = 0; i < concurrent.length; i++) {
-        expect(bytesOf(concurrent[i]).equals(bytesOf(sequential[i % calls.length])), `call ${i % calls.length}, run ${i}`).toBe(true);
+      for (let round = 0; round < 5; round++) {
+        const concurrent = await Promise.all([...calls, ...calls].map(runNative));
+        for (let i = 0; i < concurrent.length; i++) {
+          const index = i % calls.length;
+          expect(bytesOf(concurrent[i]).equals(bytesOf(sequential[index])), `call ${index}, round ${round}`).toBe(true);
+        }
       }
-      calls.forEach((call, i) => expectWithinBudget(call, sequential[i], `call ${i}`));
     });
 
     test(
