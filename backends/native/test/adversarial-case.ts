@@ -1,10 +1,13 @@
 /**
- * Calls with adversarial data for the native backend tests. The kinds of data are x with a huge
- * dynamic range or only subnormal values, all-zero groups, biases that cancel s·q exactly,
- * non-finite x, scales or biases, E4M3 codes that are all subnormal or at the max magnitude, and
- * E8M0 scales at and beyond the exponents where the addon switches to its float64 path. Each kind
- * changes the values of a call that randomCall builds, for any shape. Values are rounded to their
- * dtypes by tensorFromNumbers, and reserved codes (SPEC.md §3.6) are never produced.
+ * Calls with adversarial data for the native backend tests. The kinds of data are
+ * - x with a huge dynamic range, or only subnormal values,
+ * - all-zero groups, and biases that cancel s·q exactly,
+ * - NaN and ±inf in x, scales or biases, and affine scales from subnormal to near overflow,
+ * - E4M3 codes that are all subnormal or at the max magnitude,
+ * - E8M0 scales at and beyond the exponents where the addon switches to its float64 path.
+ * Each kind changes the values of a call that randomCall builds, for any shape. Values are
+ * rounded to their dtypes by tensorFromNumbers, and reserved codes (SPEC.md §3.6) are never
+ * produced.
  */
 import { floatValues } from "../../../harness/budget/values.ts";
 import { packCodes } from "../../../reference/pack.ts";
@@ -180,7 +183,8 @@ const MUTATIONS: Readonly<Record<Exclude<DataKind, "gaussian">, (draft: Draft, c
     }
   },
 
-  // Only subnormal x values and zeros, so every product and sum starts below the normal range.
+  // Only zeros and values in the subnormal range of the x dtype. For float32 and bfloat16 x, the
+  // products and sums then stay in or near float32's subnormal range.
   "subnormal-x"(draft, { spec, random }) {
     const range = EXPONENTS[spec.xDType];
     const steps = 2 ** (range.normal - range.subnormal);
@@ -225,8 +229,8 @@ const MUTATIONS: Readonly<Record<Exclude<DataKind, "gaussian">, (draft: Draft, c
     }
   },
 
-  // β = −s·q0 with s = ±2^−e, exact in every dtype: codes equal to q0 give ŵ = 0, their
-  // neighbours ŵ = ±s, so every result comes from large cancelling terms in the factored form.
+  // β = −s·q0 with s = ±2^−e, exact in every dtype: codes equal to q0 give ŵ = 0 and their
+  // neighbours ŵ = ±s. The factored form's s·Σ x·q and β·Σ x then cancel almost entirely.
   "cancelling-biases"(draft, { spec, layout, random }) {
     const maxCode = 2 ** spec.bits - 1;
     for (let r = 0; r < layout.wRows; r++) {
@@ -261,7 +265,7 @@ const MUTATIONS: Readonly<Record<Exclude<DataKind, "gaussian">, (draft: Draft, c
   },
 
   // Scales and biases of either sign from the subnormal range to near the max of their dtype,
-  // so ŵ can round in the subnormal range or overflow float32.
+  // so ŵ can be subnormal or overflow float32.
   "extreme-affine-scales"(draft, { spec, random }) {
     const scaleRange = EXPONENTS[spec.scalesDType];
     const biasRange = EXPONENTS[spec.biasesDType];
