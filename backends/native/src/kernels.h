@@ -42,7 +42,7 @@ struct KernelArgs {
   float* y;                  // M × N, row-major
 };
 
-/** How the transposed kernel works for a given padded row count of x. */
+/** The transposed kernel's tiling for a given padded row count of x. */
 struct TransposedShape {
   /** Output columns per tile; a range of columns that starts at a multiple of it loses no speed. */
   int column_tile;
@@ -56,7 +56,7 @@ struct KernelSet {
   /** Row tile height the driver pads x to, for M > 1. */
   int row_tile;
   /**
-   * transpose=true: computes y[:, n_begin:n_end]. `scratch` holds at least
+   * transpose=true: computes y[:, n_begin:n_end]. `scratch` has room for at least
    * scratch_floats(K, xt_stride) floats, used to decode a few rows of w once for many rows of x.
    */
   void (*transposed)(const KernelArgs& args, int64_t n_begin, int64_t n_end, float* scratch);
